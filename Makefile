@@ -1,0 +1,30 @@
+# Quick start:
+#   make demo   # installs missing system libraries, builds, masks examples/customers.csv into out/
+#   make test   # installs missing system libraries, runs the whole test suite
+.PHONY: deps build release demo test bench clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release --product mask
+
+demo: release
+	@rm -rf out
+	MASK_HMAC_KEY=$${MASK_HMAC_KEY:-demo-key-not-for-production} .build/release/mask \
+	    --rules rules/pii.yaml --input examples/customers.csv --output out/customers
+	@ls -l out/customers
+	@echo "--- first masked records"; zcat out/customers/part-00000.csv.gz | head -n 4
+
+test: deps
+	swift build --build-tests
+	swift test --skip-build --parallel --num-workers 2
+
+bench: deps
+	bash benchmarks/run.sh
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Each C library is declared once as a system-library target and imported by exactly one Swift
+// target (`internal import`), so C types never leak into the API of the layers above.
+let package = Package(
+    name: "mask",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mask", targets: ["mask"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPCRE2", pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CDeflate", pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+
+        .target(name: "MaskCore"),
+        .target(name: "MaskRegex", dependencies: ["CPCRE2", "MaskCore"]),
+        .target(name: "MaskCompression", dependencies: ["CZlib", "CDeflate"]),
+        .target(
+            name: "MaskRules",
+            dependencies: [
+                "MaskCore", "MaskRegex",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(
+            name: "MaskEngine",
+            dependencies: [
+                "MaskCore", "MaskRegex", "MaskRules",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(
+            name: "MaskPipeline",
+            dependencies: [
+                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .executableTarget(
+            name: "mask",
+            dependencies: [
+                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .target(name: "MaskTestSupport", dependencies: ["MaskCompression"], path: "Tests/MaskTestSupport"),
+        .testTarget(name: "MaskCoreTests", dependencies: ["MaskCore"]),
+        .testTarget(name: "MaskRulesTests", dependencies: ["MaskRules", "MaskEngine", "MaskRegex", "MaskCore"]),
+        .testTarget(name: "MaskEngineTests", dependencies: ["MaskEngine", "MaskRules", "MaskCore"]),
+        .testTarget(
+            name: "MaskCLITests", dependencies: ["MaskTestSupport", "MaskCompression"]),
+    ]
+)

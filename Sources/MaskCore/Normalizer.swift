@@ -1,0 +1,137 @@
+/// What a value is turned into before it is hashed, so that spellings of the same email or phone
+/// number give the same keyed hash everywhere (joins across tables and runs keep working).
+public enum Normalizer: Sendable, Equatable {
+    /// Hash the bytes exactly as they are.
+    case none
+    /// Strip leading and trailing ASCII whitespace.
+    case trim
+    /// Trim, then lowercase ASCII letters. Non-ASCII bytes are kept: lowercasing them would need
+    /// Unicode tables and would change bytes that are not letters in every locale.
+    case lowercase
+    /// Keep only the digits (ASCII and full-width), up to an extension marker.
+    case digits
+    /// E.164 (`+<country><national number>`), using `region` for numbers written nationally.
+    case e164(region: PhoneRegion)
+
+    public func normalize(_ value: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+        output.removeAll(keepingCapacity: true)
+        switch self {
+        case .none:
+            output.append(contentsOf: value)
+        case .trim:
+            output.append(contentsOf: Self.trimmed(value))
+        case .lowercase:
+            for byte in Self.trimmed(value) {
+                output.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+            }
+        case .digits:
+            _ = Self.phoneDigits(value, into: &output)
+        case .e164(let region):
+            var digits: [UInt8] = []
+            let international = Self.phoneDigits(value, into: &digits)
+            output.append(UInt8(ascii: "+"))
+            if international {
+                output.append(contentsOf: digits)
+                return
+            }
+            if let prefix = region.internationalPrefixes.first(where: { digits.starts(with: $0.utf8) }) {
+                output.append(contentsOf: digits.dropFirst(prefix.utf8.count))
+                return
+            }
+            var national = digits[...]
+            if region.callingCode == "1" && national.count == 11 && national.first == UInt8(ascii: "1") {
+                national = national.dropFirst()
+            } else if let trunk = region.trunkPrefix, national.starts(with: trunk.utf8) {
+                national = national.dropFirst(trunk.utf8.count)
+            }
+            output.append(contentsOf: region.callingCode.utf8)
+            output.append(contentsOf: national)
+        }
+    }
+
+    static func trimmed(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var lower = 0
+        var upper = value.count
+        while lower < upper && isSpace(value[lower]) { lower += 1 }
+        while upper > lower && isSpace(value[upper - 1]) { upper -= 1 }
+        return UnsafeRawBufferPointer(rebasing: value[lower..<upper])
+    }
+
+    @inline(__always)
+    static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
+    /// Appends the digits of a phone number, mapping full-width digits (U+FF10–U+FF19) to ASCII
+    /// and stopping at an extension marker (`x`, `ext`, `#`, `内線`) once digits were seen.
+    /// - Returns: whether the number was written in international form (leading `+` or `＋`).
+    @discardableResult
+    public static func phoneDigits(_ value: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Bool {
+        var international = false
+        var index = 0
+        let count = value.count
+        while index < count {
+            let byte = value[index]
+            if byte >= 0x30 && byte <= 0x39 {
+                output.append(byte)
+            } else if byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC
+                && value[index + 2] >= 0x90 && value[index + 2] <= 0x99
+            {
+                output.append(0x30 + value[index + 2] - 0x90)
+                index += 2
+            } else if output.isEmpty && byte == UInt8(ascii: "+") {
+                international = true
+            } else if output.isEmpty && byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC
+                && value[index + 2] == 0x8B
+            {
+                international = true
+                index += 2
+            } else if !output.isEmpty
+                && (byte == UInt8(ascii: "x") || byte == UInt8(ascii: "X") || byte == UInt8(ascii: "#")
+                    || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == 0xE5)
+            {
+                break
+            }
+            index += 1
+        }
+        return international
+    }
+}
+
+/// The dialling facts needed to write a national number in E.164.
+public struct PhoneRegion: Sendable, Equatable {
+    public var isoCode: String
+    public var callingCode: String
+    /// Dialled before a national number inside the country (`0` in most of the world).
+    public var trunkPrefix: String?
+    /// Dialled before a country code from inside the country (`00`, `011`, `010`).
+    public var internationalPrefixes: [String]
+
+    public static let known: [String: PhoneRegion] = {
+        var table: [String: PhoneRegion] = [:]
+        func add(_ iso: String, _ code: String, trunk: String? = "0", intl: [String] = ["00"]) {
+            table[iso] = PhoneRegion(isoCode: iso, callingCode: code, trunkPrefix: trunk, internationalPrefixes: intl)
+        }
+        add("US", "1", trunk: nil, intl: ["011"])
+        add("CA", "1", trunk: nil, intl: ["011"])
+        add("JP", "81", intl: ["010"])
+        add("GB", "44")
+        add("DE", "49")
+        add("FR", "33")
+        add("IT", "39", trunk: nil)
+        add("ES", "34", trunk: nil)
+        add("NL", "31")
+        add("IN", "91")
+        add("AU", "61", intl: ["0011"])
+        add("NZ", "64")
+        add("BR", "55")
+        add("MX", "52", trunk: nil)
+        add("CN", "86")
+        add("KR", "82", intl: ["001", "002"])
+        add("SG", "65", trunk: nil, intl: ["000", "001"])
+        add("IE", "353")
+        add("CH", "41")
+        add("SE", "46")
+        return table
+    }()
+}

@@ -1,0 +1,147 @@
+import MaskCore
+import MaskRules
+
+/// A malformed record found in a chunk, located relative to the chunk.
+public struct ChunkProblem: Sendable, Equatable {
+    public var kind: DataError.Kind
+    public var detail: String
+    /// 1-based index of the record within the chunk.
+    public var recordInChunk: Int
+    /// Offset of the record's first byte within the chunk.
+    public var offsetInChunk: Int
+}
+
+/// What masking one chunk produced.
+public struct MaskedChunk: Sendable {
+    public var output: [UInt8]
+    public var statistics: MaskStatistics
+    public var problems: [ChunkProblem]
+    /// Malformed records, masked by a raw scan with every detector (only with rejects enabled).
+    public var rejects: [UInt8]
+}
+
+/// Masks record-aligned chunks of CSV.
+public struct CSVChunkMasker: Sendable {
+    public let plan: CSVColumnPlan
+    public let values: ValueMasker
+    public let tokenizer: CSVTokenizer
+    public let maxRecordSize: Int
+    /// Write malformed records, masked, to rejects instead of only reporting them.
+    public let collectRejects: Bool
+
+    public init(plan: CSVColumnPlan, values: ValueMasker, dialect: CSVDialect, maxRecordSize: Int, collectRejects: Bool) {
+        self.plan = plan
+        self.values = values
+        tokenizer = CSVTokenizer(dialect: dialect)
+        self.maxRecordSize = maxRecordSize
+        self.collectRejects = collectRejects
+    }
+
+    /// Masks every record of `chunk`, which starts at a record boundary and ends at one (or at
+    /// the end of input).
+    public func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk {
+        var statistics = MaskStatistics(detectors: values.rules.detectors.count, fields: plan.policies.count)
+        var output: [UInt8] = []
+        output.reserveCapacity(chunk.count + chunk.count / 8)
+        var problems: [ChunkProblem] = []
+        var rejects: [UInt8] = []
+        let delimiter = tokenizer.dialect.delimiter
+        let policies = plan.policies
+        let expected = plan.expectedFieldCount
+        // A pending run of input bytes to copy verbatim; runs merge across fields and records.
+        var copyStart = -1
+        var copyEnd = -1
+        @inline(__always) func flush() {
+            if copyStart >= 0 {
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[copyStart..<copyEnd]))
+                copyStart = -1
+            }
+        }
+        var position = 0
+        var recordIndex = 0
+        while position < chunk.count {
+            let record = tokenizer.nextRecord(in: chunk, from: position, fields: &scratch.fields)
+            position = record.end
+            if record.isBlankLine && expected != 1 {
+                // A blank line holds no record: it passes through as it came and is not counted.
+                if copyStart >= 0 && copyEnd == record.start { copyEnd = record.end } else {
+                    flush(); copyStart = record.start; copyEnd = record.end
+                }
+                continue
+            }
+            recordIndex += 1
+            statistics.recordsIn += 1
+            var problem = record.problem
+            var detail = ""
+            if problem == nil && record.end - record.start > maxRecordSize {
+                problem = .recordTooLarge
+                detail = "\(record.end - record.start) bytes, limit \(maxRecordSize)"
+            }
+            if problem == nil && scratch.fields.count != expected {
+                problem = .wrongFieldCount
+                detail = "expected \(expected) fields, found \(scratch.fields.count)"
+            }
+            if let problem {
+                problems.append(ChunkProblem(kind: problem, detail: detail, recordInChunk: recordIndex, offsetInChunk: record.start))
+                if collectRejects {
+                    statistics.recordsRejected += 1
+                    values.scanRaw(UnsafeRawBufferPointer(rebasing: chunk[record.start..<record.end]), scratch: scratch, into: &rejects)
+                }
+                continue
+            }
+            statistics.recordsOut += 1
+            var emittedAny = false
+            for (column, field) in scratch.fields.enumerated() {
+                let policy = policies[column]
+                if policy == .drop { continue }
+                var outcome = ValueMasker.Outcome.unchanged
+                if policy != .keep {
+                    if policy == .null {
+                        outcome = field.isEmpty && !field.quoted ? .unchanged : .null
+                    } else {
+                        outcome = tokenizer.withDecodedValue(of: field, in: chunk, scratch: &scratch.decoded) { value in
+                            values.apply(policy, to: value, scratch: scratch, statistics: &statistics)
+                        }
+                    }
+                }
+                if outcome == .unchanged {
+                    let contiguous = emittedAny ? copyEnd + 1 == field.rawStart : copyEnd == field.rawStart
+                    if copyStart >= 0 && contiguous {
+                        copyEnd = field.rawEnd
+                    } else {
+                        flush()
+                        if emittedAny { output.append(delimiter) }
+                        copyStart = field.rawStart
+                        copyEnd = field.rawEnd
+                    }
+                } else {
+                    statistics.fieldChanges[column] += 1
+                    flush()
+                    if emittedAny { output.append(delimiter) }
+                    if outcome == .replaced {
+                        scratch.replacement.withUnsafeBytes {
+                            tokenizer.dialect.appendField($0, forceQuotes: field.quoted, to: &output)
+                        }
+                    }
+                }
+                emittedAny = true
+            }
+            if copyStart >= 0 && copyEnd == record.contentEnd {
+                copyEnd = record.end
+            } else {
+                flush()
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[record.contentEnd..<record.end]))
+            }
+        }
+        flush()
+        return MaskedChunk(output: output, statistics: statistics, problems: problems, rejects: rejects)
+    }
+}
+
+/// A pure function from a record-aligned chunk to its masked form: what every input format
+/// (CSV, JSONL) provides to the pipeline.
+public protocol ChunkMasking: Sendable {
+    func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk
+}
+
+extension CSVChunkMasker: ChunkMasking {}

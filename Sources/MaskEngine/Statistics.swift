@@ -1,0 +1,33 @@
+/// Counts gathered while masking; merged across chunks in input order.
+public struct MaskStatistics: Sendable, Equatable, Codable {
+    /// Data records read (the header excluded), malformed ones included.
+    public var recordsIn = 0
+    /// Records written to the output.
+    public var recordsOut = 0
+    /// Malformed records written, masked, to `--rejects`.
+    public var recordsRejected = 0
+    /// Matches per detector (index as in `CompiledRules.detectors`).
+    public var detectorMatches: [Int]
+    /// Regex matches a validator declined, per detector.
+    public var detectorRejections: [Int]
+    /// Values changed per input column / field rule.
+    public var fieldChanges: [Int]
+
+    public init(detectors: Int, fields: Int) {
+        detectorMatches = Array(repeating: 0, count: detectors)
+        detectorRejections = Array(repeating: 0, count: detectors)
+        fieldChanges = Array(repeating: 0, count: fields)
+    }
+
+    public mutating func merge(_ other: MaskStatistics) {
+        recordsIn += other.recordsIn
+        recordsOut += other.recordsOut
+        recordsRejected += other.recordsRejected
+        for index in detectorMatches.indices { detectorMatches[index] += other.detectorMatches[index] }
+        for index in detectorRejections.indices { detectorRejections[index] += other.detectorRejections[index] }
+        if fieldChanges.count < other.fieldChanges.count {
+            fieldChanges += Array(repeating: 0, count: other.fieldChanges.count - fieldChanges.count)
+        }
+        for index in other.fieldChanges.indices { fieldChanges[index] += other.fieldChanges[index] }
+    }
+}

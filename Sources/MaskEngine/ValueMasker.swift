@@ -1,0 +1,219 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MaskCore
+import MaskRegex
+import MaskRules
+
+/// Per-worker mutable state. Never shared between threads.
+public final class MaskScratch {
+    public let match = MatchScratch()
+    var detections: [Detection] = []
+    var normalized: [UInt8] = []
+    var decoded: [UInt8] = []
+    var replacement: [UInt8] = []
+    public var fields: [CSVField] = []
+
+    public init() {
+        detections.reserveCapacity(16)
+        normalized.reserveCapacity(256)
+        replacement.reserveCapacity(1024)
+    }
+}
+
+/// One detector match inside a value.
+public struct Detection: Sendable, Equatable {
+    public var range: Range<Int>
+    public var detector: Int
+}
+
+/// Applies field policies and detectors to single values. Format-agnostic: CSV and JSON call it
+/// with the decoded value of a field.
+public struct ValueMasker: Sendable {
+    public let rules: CompiledRules
+    public let hasher: KeyedHasher?
+
+    /// - Parameter hasher: required when `rules.usesHash`; detection alone (`rules test`) needs none.
+    public init(rules: CompiledRules, hasher: KeyedHasher?) {
+        self.rules = rules
+        self.hasher = hasher
+    }
+
+    /// The outcome of a policy on one value.
+    public enum Outcome: Equatable {
+        /// Leave the original bytes in place.
+        case unchanged
+        /// Replace the value by `scratch.replacement`.
+        case replaced
+        /// Emit a null (CSV: empty unquoted field).
+        case null
+    }
+
+    /// Applies `policy` to `value`; a replacement is left in `scratch.replacement`.
+    /// Empty values stay as they are under every policy but `null`: there is nothing to protect,
+    /// and hashing "" would make every empty value join every other.
+    public func apply(
+        _ policy: FieldPolicy, to value: UnsafeRawBufferPointer, scratch: MaskScratch, statistics: inout MaskStatistics
+    ) -> Outcome {
+        switch policy {
+        case .keep, .drop:
+            return .unchanged
+        case .null:
+            return .null
+        case .redact(let token):
+            guard !value.isEmpty else { return .unchanged }
+            scratch.replacement.removeAll(keepingCapacity: true)
+            scratch.replacement.append(contentsOf: token)
+            return .replaced
+        case .mask(let partial):
+            guard !value.isEmpty else { return .unchanged }
+            partial.apply(value, into: &scratch.replacement)
+            return .replaced
+        case .hash(let normalization):
+            guard !value.isEmpty else { return .unchanged }
+            let normalizer: Normalizer
+            switch normalization {
+            case .fixed(let fixed): normalizer = fixed
+            case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
+            }
+            normalizer.normalize(value, into: &scratch.normalized)
+            scratch.replacement.removeAll(keepingCapacity: true)
+            scratch.normalized.withUnsafeBytes { hasher!.appendHash(of: $0, to: &scratch.replacement) }
+            return .replaced
+        case .scan(let detectors, let replacement):
+            guard !value.isEmpty else { return .unchanged }
+            detect(in: value, detectors: detectors, scratch: scratch, statistics: &statistics)
+            guard !scratch.detections.isEmpty else { return .unchanged }
+            buildScanReplacement(value, replacement: replacement, scratch: scratch)
+            return .replaced
+        }
+    }
+
+    /// The normaliser of the first detector that matches the whole (trimmed) value, else trim.
+    func autoNormalizer(for value: UnsafeRawBufferPointer, scratch: MaskScratch) -> Normalizer {
+        var lower = 0
+        var upper = value.count
+        while lower < upper && (value[lower] == 0x20 || value[lower] == 0x09) { lower += 1 }
+        while upper > lower && (value[upper - 1] == 0x20 || value[upper - 1] == 0x09) { upper -= 1 }
+        let trimmed = UnsafeRawBufferPointer(rebasing: value[lower..<upper])
+        for detector in rules.detectors where Self.prefilterPasses(detector.prefilter, trimmed) {
+            if let range = detector.pattern.firstMatch(in: trimmed, from: 0, scratch: scratch.match),
+                range == 0..<trimmed.count
+            {
+                return detector.normalizer
+            }
+        }
+        return .trim
+    }
+
+    /// Finds what `detectors` match in `value`, into `scratch.detections`, sorted and without
+    /// overlaps (an earlier start wins; at the same start the longer match wins).
+    public func detect(
+        in value: UnsafeRawBufferPointer, detectors: [Int], scratch: MaskScratch, statistics: inout MaskStatistics
+    ) {
+        scratch.detections.removeAll(keepingCapacity: true)
+        for index in detectors {
+            let detector = rules.detectors[index]
+            guard Self.prefilterPasses(detector.prefilter, value) else { continue }
+            var offset = 0
+            while offset < value.count,
+                let range = detector.pattern.firstMatch(in: value, from: offset, scratch: scratch.match)
+            {
+                let matched = UnsafeRawBufferPointer(rebasing: value[range])
+                if detector.validators.allSatisfy({ $0.accepts(matched) }) {
+                    scratch.detections.append(Detection(range: range, detector: index))
+                    statistics.detectorMatches[index] += 1
+                } else {
+                    statistics.detectorRejections[index] += 1
+                }
+                offset = range.upperBound
+            }
+        }
+        if scratch.detections.count > 1 {
+            scratch.detections.sort {
+                $0.range.lowerBound != $1.range.lowerBound
+                    ? $0.range.lowerBound < $1.range.lowerBound : $0.range.count > $1.range.count
+            }
+            var kept: [Detection] = []
+            var end = 0
+            for detection in scratch.detections where detection.range.lowerBound >= end {
+                kept.append(detection)
+                end = detection.range.upperBound
+            }
+            scratch.detections = kept
+        }
+    }
+
+    /// `value` with each detection replaced, into `scratch.replacement`.
+    func buildScanReplacement(_ value: UnsafeRawBufferPointer, replacement: ScanReplacement, scratch: MaskScratch) {
+        scratch.replacement.removeAll(keepingCapacity: true)
+        var cursor = 0
+        for detection in scratch.detections {
+            scratch.replacement.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[cursor..<detection.range.lowerBound]))
+            let detector = rules.detectors[detection.detector]
+            switch replacement {
+            case .token:
+                scratch.replacement.append(contentsOf: detector.token)
+            case .hash:
+                detector.normalizer.normalize(UnsafeRawBufferPointer(rebasing: value[detection.range]), into: &scratch.normalized)
+                scratch.normalized.withUnsafeBytes { hasher!.appendHash(of: $0, to: &scratch.replacement) }
+            }
+            cursor = detection.range.upperBound
+        }
+        scratch.replacement.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[cursor...]))
+    }
+
+    /// Masks arbitrary bytes with every detector (tokens). Used for malformed records, which
+    /// cannot be split into fields and must still never be written raw.
+    public func scanRaw(_ bytes: UnsafeRawBufferPointer, scratch: MaskScratch, into output: inout [UInt8]) {
+        var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
+        detect(in: bytes, detectors: Array(rules.detectors.indices), scratch: scratch, statistics: &statistics)
+        buildScanReplacement(bytes, replacement: .token, scratch: scratch)
+        output.append(contentsOf: scratch.replacement)
+    }
+
+    @inline(__always)
+    static func prefilterPasses(_ prefilter: Prefilter, _ value: UnsafeRawBufferPointer) -> Bool {
+        switch prefilter {
+        case .none:
+            return true
+        case .anyLiteral(let literals):
+            guard let base = value.baseAddress else { return false }
+            for literal in literals {
+                if literal.count == 1 {
+                    if memchr(base, Int32(literal[0]), value.count) != nil { return true }
+                } else if contains(literal, in: value) {
+                    return true
+                }
+            }
+            return false
+        case .minimumDigits(let minimum):
+            // Counts ASCII digits plus 0xEF lead bytes (every full-width digit starts with one):
+            // an over-count can only let the regex run, never skip a real match.
+            var count = 0
+            for byte in value where (byte &- 0x30) < 10 || byte == 0xEF {
+                count += 1
+                if count >= minimum { return true }
+            }
+            return false
+        }
+    }
+
+    /// Substring search: `memchr` to the first byte, `memcmp` for the rest (glibc's `memmem` is
+    /// not visible through Swift's Glibc module).
+    static func contains(_ literal: [UInt8], in value: UnsafeRawBufferPointer) -> Bool {
+        guard let base = value.baseAddress, literal.count <= value.count, let first = literal.first else { return false }
+        let last = value.count - literal.count
+        var cursor = 0
+        return literal.withUnsafeBytes { needle in
+            while cursor <= last, let found = memchr(base + cursor, Int32(first), last - cursor + 1) {
+                let position = UnsafeRawPointer(found) - base
+                if memcmp(found, needle.baseAddress!, literal.count) == 0 { return true }
+                cursor = position + 1
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import MaskCompression
+
+/// An I/O failure (exit code 3): a file that cannot be opened, read or written.
+public struct IOFailure: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The reader of a closed pipe went away (`mask … | head`): end quietly.
+public struct BrokenPipe: Error, Sendable {}
+
+/// A byte stream from stdin or a file, transparently gunzipped when it starts with the gzip
+/// magic number (so `.gz` inputs need no flag and misnamed files still work).
+public final class InputSource: @unchecked Sendable {
+    public let name: String
+    private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    private var decoder: GzipStreamDecoder?
+    private var raw = [UInt8](repeating: 0, count: 1 << 20)
+    private var decoded: [UInt8] = []
+    private var decodedStart = 0
+    private var sniffed = false
+    private var endOfInput = false
+    /// Bytes read from the underlying file (compressed size for gzip input).
+    public private(set) var rawBytesRead = 0
+    public private(set) var isGzip = false
+
+    /// - Parameter path: a file, or `nil`/`-` for standard input.
+    public init(path: String?) throws {
+        if let path, path != "-" {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw IOFailure("cannot open input \(path): \(String(cString: strerror(errno)))")
+            }
+            self.descriptor = descriptor
+            ownsDescriptor = true
+            name = path
+        } else {
+            descriptor = STDIN_FILENO
+            ownsDescriptor = false
+            name = "<stdin>"
+        }
+    }
+
+    deinit {
+        if ownsDescriptor { close(descriptor) }
+    }
+
+    private func readRaw() throws -> Int {
+        while true {
+            let count = raw.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw IOFailure("cannot read \(name): \(String(cString: strerror(errno)))")
+            }
+            rawBytesRead += count
+            return count
+        }
+    }
+
+    /// Appends up to `limit` bytes of (decompressed) input to `buffer`.
+    /// - Returns: the number of bytes appended; 0 only at the end of input.
+    public func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
+        while true {
+            if decodedStart < decoded.count {
+                let count = min(limit, decoded.count - decodedStart)
+                buffer.append(contentsOf: decoded[decodedStart..<decodedStart + count])
+                decodedStart += count
+                if decodedStart == decoded.count {
+                    decoded.removeAll(keepingCapacity: true)
+                    decodedStart = 0
+                }
+                return count
+            }
+            if endOfInput { return 0 }
+            let count = try readRaw()
+            if count == 0 {
+                endOfInput = true
+                if let decoder {
+                    do { try decoder.finish() } catch { throw IOFailure("\(name): \(error)") }
+                }
+                return 0
+            }
+            if !sniffed {
+                sniffed = true
+                if count >= 2 && raw[0] == 0x1F && raw[1] == 0x8B {
+                    isGzip = true
+                    decoder = try GzipStreamDecoder()
+                }
+            }
+            if let decoder {
+                do {
+                    try raw.withUnsafeBytes { try decoder.decompress(UnsafeRawBufferPointer(rebasing: $0[0..<count]), into: &decoded) }
+                } catch {
+                    throw IOFailure("\(name): \(error)")
+                }
+            } else {
+                // Plain input goes straight into the caller's buffer, without a second copy.
+                let take = min(limit, count)
+                buffer.append(contentsOf: raw[0..<take])
+                if take < count { decoded.append(contentsOf: raw[take..<count]) }
+                return take
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import MaskCompression
+import MaskCore
+import MaskEngine
+import MaskRules
+
+/// The input formats `mask` reads.
+public enum InputFormat: String, Sendable, CaseIterable {
+    case csv
+    case jsonl
+
+    /// Guesses the format from a file name (`.csv`, `.tsv`, `.jsonl`, `.ndjson`, with `.gz`).
+    public static func guess(fromPath path: String) -> InputFormat? {
+        var name = path.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
+        if name.hasSuffix(".csv") || name.hasSuffix(".tsv") || name.hasSuffix(".psv") { return .csv }
+        if name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") || name.hasSuffix(".json") { return .jsonl }
+        return nil
+    }
+}
+
+/// Everything a pipe-mode run needs besides the rules: runtime behaviour, set by flags.
+public struct JobOptions: Sendable {
+    public var input: String?
+    public var format: InputFormat = .csv
+    public var dialect = CSVDialect()
+    public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public var chunkSize = 2 << 20
+    public var maxRecordSize = 16 << 20
+    public var compress = true
+    public var level = 6
+    public var outputDirectory: String?
+    public var maxPartSize = 256 << 20
+    public var overwrite = false
+    public var rejectsPath: String?
+    public var reportPath: String?
+    public var showProgress = false
+    /// Called with a line for the user on stderr (warnings, summary).
+    public var log: @Sendable (String) -> Void = { _ in }
+
+    public init() {}
+}
+
+/// The result of a successful run.
+public struct JobResult: Sendable {
+    public var manifest: Manifest
+}
+
+/// Why a run failed, sorted by the exit code the CLI maps it to.
+public enum JobFailure: Error, CustomStringConvertible {
+    case data(DataError)
+    case usage(String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .data(let error): return error.description
+        case .usage(let message), .io(let message): return message
+        }
+    }
+}
+
+/// One pipe-mode run: input → chunks → workers (mask + deflate) → ordered sink.
+public struct MaskJob {
+    public let rules: CompiledRules
+    public let hasher: KeyedHasher?
+    public let options: JobOptions
+
+    public init(rules: CompiledRules, hasher: KeyedHasher?, options: JobOptions) {
+        self.rules = rules
+        self.hasher = hasher
+        self.options = options
+    }
+
+    public func run() throws -> JobResult {
+        let started = Date()
+        let source: InputSource
+        do { source = try InputSource(path: options.input) } catch let error as IOFailure { throw JobFailure.io(error.description) }
+        let inputName = source.name
+        let chunker = Chunker(
+            source: source, framing: options.format == .csv ? .csv : .lines,
+            targetSize: options.chunkSize, maxRecordSize: options.maxRecordSize)
+        let values = ValueMasker(rules: rules, hasher: hasher)
+        var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
+
+        // The header is read before any worker starts: the plan (which column gets which policy)
+        // depends on it, and a rules file naming a missing column must fail before output exists.
+        let prepared: (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy])
+        do {
+            prepared = try prepare(chunker: chunker, values: values, inputName: inputName)
+        } catch let error as OversizedRecord {
+            throw JobFailure.data(DataError(kind: .recordTooLarge, detail: "no record end within \(error.limit) bytes", input: inputName, record: 1, byteOffset: error.offset))
+        } catch let error as IOFailure {
+            throw JobFailure.io(error.description)
+        }
+        statistics.fieldChanges = Array(repeating: 0, count: prepared.policies.count)
+
+        let headerOutput = options.compress ? Self.compressed(prepared.header, level: options.level) : prepared.header
+        let sink: OutputSink
+        do {
+            if let directory = options.outputDirectory {
+                let ext = (options.format == .csv ? (options.dialect.delimiter == 0x09 ? ".tsv" : ".csv") : ".jsonl") + (options.compress ? ".gz" : "")
+                sink = try DirectorySink(directory: directory, fileExtension: ext, header: headerOutput, maxPartSize: options.maxPartSize, overwrite: options.overwrite)
+            } else {
+                sink = try StandardOutputSink(header: headerOutput)
+            }
+        } catch let error as UsageFailure {
+            throw JobFailure.usage(error.description)
+        } catch let error as IOFailure {
+            throw JobFailure.io(error.description)
+        }
+        var rejects: RejectsWriter?
+        do {
+            rejects = try options.rejectsPath.map { try RejectsWriter(path: $0, header: prepared.header) }
+        } catch {
+            sink.abort()
+            throw JobFailure.io("\(error)")
+        }
+
+        let masker = prepared.masker
+        let compress = options.compress
+        let level = options.level
+        let progress = options.showProgress ? ProgressLine() : nil
+        var warnings = 0
+        do {
+            try OrderedParallelMap.run(
+                threads: options.threads, window: options.threads * 2 + 1,
+                produce: { try chunker.next() },
+                makeState: { WorkerState(level: compress ? level : nil) },
+                transform: { chunk, state -> ProcessedChunk in
+                    let masked = chunk.bytes.withUnsafeBytes { masker.mask($0, scratch: state.scratch) }
+                    var output: [UInt8] = []
+                    if let encoder = state.encoder {
+                        masked.output.withUnsafeBytes { encoder.compress($0, appendingTo: &output) }
+                    } else {
+                        output = masked.output
+                    }
+                    return ProcessedChunk(offset: chunk.offset, inputBytes: chunk.bytes.count, output: output, masked: masked)
+                },
+                consume: { processed in
+                    let masked = processed.masked
+                    for problem in masked.problems {
+                        let error = DataError(
+                            kind: problem.kind, detail: problem.detail, input: inputName,
+                            record: statistics.recordsIn + problem.recordInChunk,
+                            byteOffset: processed.offset + problem.offsetInChunk)
+                        guard rejects != nil else { throw JobFailure.data(error) }
+                        warnings += 1
+                        if warnings <= 10 { options.log("warning: \(error) (written masked to \(options.rejectsPath!))") }
+                    }
+                    if !masked.rejects.isEmpty { try rejects!.write(masked.rejects) }
+                    statistics.merge(masked.statistics)
+                    try sink.write(processed.output, records: masked.statistics.recordsOut)
+                    progress?.update(records: statistics.recordsIn, bytes: processed.offset + processed.inputBytes)
+                })
+        } catch {
+            sink.abort()
+            rejects?.abort()
+            progress?.finish()
+            switch error {
+            case let failure as JobFailure: throw failure
+            case let oversized as OversizedRecord:
+                throw JobFailure.data(DataError(
+                    kind: .recordTooLarge, detail: "no record end within \(oversized.limit) bytes; an unterminated quote?",
+                    input: inputName, record: statistics.recordsIn + 1, byteOffset: oversized.offset))
+            case let failure as IOFailure: throw JobFailure.io(failure.description)
+            case is BrokenPipe: throw error
+            default: throw JobFailure.io("\(error)")
+            }
+        }
+        progress?.finish()
+        if warnings > 10 { options.log("warning: \(warnings - 10) more malformed records written to \(options.rejectsPath!)") }
+
+        let parts: [PartInfo]
+        do {
+            parts = try sink.commit()
+            try rejects?.commit()
+        } catch {
+            sink.abort()
+            throw JobFailure.io("\(error)")
+        }
+        let finished = Date()
+        let formatter = ISO8601DateFormatter()
+        let manifest = Manifest(
+            version: MaskVersion.current, status: "succeeded", input: inputName, format: options.format.rawValue,
+            inputBytes: chunker.offset, inputCompressedBytes: source.isGzip ? source.rawBytesRead : nil,
+            recordsIn: statistics.recordsIn, recordsOut: statistics.recordsOut, recordsRejected: statistics.recordsRejected,
+            outputBytes: parts.reduce(0) { $0 + $1.bytes }, parts: parts,
+            rules: .init(path: rules.path, fingerprint: rules.fingerprint), keyID: hasher?.keyID,
+            detectors: rules.detectors.indices.map {
+                .init(id: rules.detectors[$0].id, matches: statistics.detectorMatches[$0], validatorRejections: statistics.detectorRejections[$0])
+            },
+            fields: prepared.fieldNames.indices.map {
+                .init(name: prepared.fieldNames[$0], policy: prepared.policies[$0].name, changed: statistics.fieldChanges[$0])
+            },
+            threads: options.threads, compression: options.compress ? "gzip-\(options.level)" : "none",
+            startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
+            elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
+        do {
+            let encoded = try manifest.encoded()
+            if let directory = options.outputDirectory {
+                try writeAtomically(encoded, to: "\(directory)/_manifest.json")
+                try writeAtomically([], to: "\(directory)/_SUCCESS")
+            }
+            if let report = options.reportPath { try writeAtomically(encoded, to: report) }
+        } catch {
+            throw JobFailure.io("\(error)")
+        }
+        return JobResult(manifest: manifest)
+    }
+
+    /// Reads the header (CSV) and builds the format's masker.
+    private func prepare(chunker: Chunker, values: ValueMasker, inputName: String) throws
+        -> (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy])
+    {
+        switch options.format {
+        case .jsonl:
+            throw JobFailure.usage("--format jsonl is not available yet")
+        case .csv:
+            let tokenizer = CSVTokenizer(dialect: options.dialect)
+            var fields: [CSVField] = []
+            var spanOfFirst: CSVRecordSpan?
+            // The first record: the header, or (with --no-header) the record that fixes the column count.
+            let first = try chunker.takePrefix { buffer -> Int? in
+                buffer.withUnsafeBytes { bytes -> Int? in
+                    guard let boundary = RecordFraming.csv.lastBoundary(in: bytes) else { return nil }
+                    let bom = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+                    let span = tokenizer.nextRecord(in: UnsafeRawBufferPointer(rebasing: bytes[0..<boundary]), from: bom, fields: &fields)
+                    spanOfFirst = span
+                    return span.end
+                }
+            }
+            guard let first else { throw JobFailure.data(DataError(kind: .wrongFieldCount, detail: "the input is empty; expected a header", input: inputName, record: 0, byteOffset: 0)) }
+            let bomLength = first.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+            let span: CSVRecordSpan
+            if let spanOfFirst {
+                span = spanOfFirst
+            } else {
+                // Input without a record terminator at all: one record, read whole.
+                span = first.withUnsafeBytes { tokenizer.nextRecord(in: $0, from: bomLength, fields: &fields) }
+            }
+            if let problem = span.problem {
+                throw JobFailure.data(DataError(kind: problem, detail: options.dialect.hasHeader ? "in the header" : "", input: inputName, record: options.dialect.hasHeader ? 0 : 1, byteOffset: 0))
+            }
+            var scratch: [UInt8] = []
+            let names: [String]
+            if options.dialect.hasHeader {
+                names = first.withUnsafeBytes { bytes in
+                    fields.map { field in tokenizer.withDecodedValue(of: field, in: bytes, scratch: &scratch) { String(decoding: $0, as: UTF8.self) } }
+                }
+            } else {
+                names = fields.indices.map { String($0 + 1) }
+            }
+            let plan: CSVColumnPlan
+            do { plan = try CSVColumnPlan(names: names, rules: rules) } catch let error as PlanError { throw JobFailure.usage(error.description) }
+            let masker = CSVChunkMasker(plan: plan, values: values, dialect: options.dialect, maxRecordSize: options.maxRecordSize, collectRejects: options.rejectsPath != nil)
+            var header: [UInt8] = Array(first[0..<bomLength])
+            if options.dialect.hasHeader {
+                first.withUnsafeBytes { header += plan.maskedHeader($0, record: span, fields: fields, delimiter: options.dialect.delimiter) }
+            } else {
+                // Without a header the first record is data: put it back in front of the stream.
+                chunker.pushBack(Array(first[bomLength...]))
+            }
+            return (masker, header, names, plan.policies)
+        }
+    }
+
+    static func compressed(_ bytes: [UInt8], level: Int) -> [UInt8] {
+        guard !bytes.isEmpty else { return [] }
+        var output: [UInt8] = []
+        bytes.withUnsafeBytes { GzipMemberEncoder(level: level).compress($0, appendingTo: &output) }
+        return output
+    }
+}
+
+/// Per-worker state: match data and scratch buffers, and a deflate compressor.
+final class WorkerState {
+    let scratch = MaskScratch()
+    let encoder: GzipMemberEncoder?
+    init(level: Int?) { encoder = level.map { GzipMemberEncoder(level: $0) } }
+}
+
+/// A chunk after masking and compression, on its way to the ordered writer.
+struct ProcessedChunk: @unchecked Sendable {
+    var offset: Int
+    var inputBytes: Int
+    var output: [UInt8]
+    var masked: MaskedChunk
+}
+
+public enum MaskVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import MaskCompression
+
+/// `--rejects FILE`: malformed records, already masked by a raw scan, under the input's header.
+/// Gzip-compressed when the name ends in `.gz`. Appears atomically at the end of a successful run.
+final class RejectsWriter {
+    let path: String
+    private let temporary: String
+    private let file: WritableFile
+    private let encoder: GzipMemberEncoder?
+
+    init(path: String, header: [UInt8]) throws {
+        self.path = path
+        temporary = temporaryName(for: path)
+        file = try WritableFile(creating: temporary)
+        encoder = path.hasSuffix(".gz") ? GzipMemberEncoder(level: 6) : nil
+        if !header.isEmpty { try write(header) }
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        if let encoder {
+            var member: [UInt8] = []
+            bytes.withUnsafeBytes { encoder.compress($0, appendingTo: &member) }
+            try file.write(member)
+        } else {
+            try file.write(bytes)
+        }
+    }
+
+    func commit() throws {
+        try file.sync()
+        guard rename(temporary, path) == 0 else {
+            throw IOFailure("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func abort() {
+        unlink(temporary)
+    }
+}
+
+/// A progress line on stderr (only when stderr is a terminal): records, MB/s.
+final class ProgressLine {
+    private let started = Date()
+    private var lastPrint = Date.distantPast
+    private var printed = false
+
+    func update(records: Int, bytes: Int) {
+        let now = Date()
+        guard now.timeIntervalSince(lastPrint) >= 0.5 else { return }
+        lastPrint = now
+        printed = true
+        let seconds = max(now.timeIntervalSince(started), 0.001)
+        let rate = Double(bytes) / seconds / 1_000_000
+        let line = String(format: "\r\u{1B}[Kmask: %d records, %.1f MB, %.1f MB/s", records, Double(bytes) / 1_000_000, rate)
+        FileHandle.standardError.write(line.data(using: .utf8)!)
+    }
+
+    func finish() {
+        guard printed else { return }
+        FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!)
+    }
+}

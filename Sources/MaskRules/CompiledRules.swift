@@ -1,0 +1,204 @@
+/*!
+ MaskRules: a rules file (YAML) in, a validated `CompiledRules` out.
+
+ The file is read as a YAML node tree rather than decoded into `Codable` structs, so that every
+ error can name the line it comes from and so that *all* problems in a file are reported at once
+ (an unknown key, a regex that does not compile with PCRE2's message and offset, a hash rule
+ without a key), before any data is read. The compiled form holds JIT-compiled detectors and
+ resolved policies; it is immutable and `Sendable`, shared by every worker.
+ */
+import MaskCore
+import MaskRegex
+
+/// A cheap test that a value *may* contain a detector's match. It may say yes wrongly, never no
+/// wrongly (the ripgrep prefilter contract), so skipping the regex on a "no" loses nothing.
+public enum Prefilter: Sendable, Equatable {
+    /// Always run the regex.
+    case none
+    /// Run the regex only if one of these byte strings occurs (a `memchr`/`memmem` test).
+    case anyLiteral([[UInt8]])
+    /// Run the regex only if there are at least this many digits (ASCII or full-width) in total.
+    case minimumDigits(Int)
+}
+
+/// One detector: a pattern, how to recognise candidates cheaply, and what to do with a match.
+public struct CompiledDetector: Sendable {
+    public var id: String
+    public var pattern: CompiledPattern
+    public var prefilter: Prefilter
+    public var validators: [Validator]
+    /// Replaces a match in `scan` mode (e.g. `[EMAIL]`).
+    public var token: [UInt8]
+    /// Applied before hashing a match or a whole field recognised as this detector's kind.
+    public var normalizer: Normalizer
+    public var examples: DetectorExamples
+    /// Line of the detector in the rules file, for messages.
+    public var line: Int
+}
+
+/// Examples embedded in the rules file and run by `mask rules test`.
+public struct DetectorExamples: Sendable {
+    /// Texts that must be found whole (the match must cover the entire example).
+    public var match: [String]
+    /// Texts inside which nothing may be found.
+    public var noMatch: [String]
+    /// Texts with the exact list of matches expected inside them.
+    public var finds: [(text: String, expected: [String])]
+}
+
+/// How `hash` picks the normalisation of a field value.
+public enum HashNormalization: Sendable, Equatable {
+    /// Use the normaliser of the first detector whose pattern matches the whole trimmed value
+    /// (so an email column is lowercased and a phone column put in E.164), else trim.
+    case auto
+    case fixed(Normalizer)
+}
+
+/// What `scan` puts in place of a detected value.
+public enum ScanReplacement: Sendable, Equatable {
+    /// The detector's token, e.g. `[EMAIL]`.
+    case token
+    /// The keyed hash of the normalised match (joins on values found in free text).
+    case hash
+}
+
+/// What happens to one field.
+public enum FieldPolicy: Sendable, Equatable {
+    case keep
+    /// The column (CSV) or key (JSON) is removed.
+    case drop
+    /// CSV: an empty unquoted field (NULL for PostgreSQL and BigQuery loads).
+    case null
+    case redact(token: [UInt8])
+    case mask(PartialMask)
+    case hash(HashNormalization)
+    /// Replace what the detectors (by index into `CompiledRules.detectors`) find in the text.
+    case scan(detectors: [Int], replacement: ScanReplacement)
+
+    public var usesHash: Bool {
+        switch self {
+        case .hash: return true
+        case .scan(_, let replacement): return replacement == .hash
+        default: return false
+        }
+    }
+}
+
+/// Which fields a rule applies to.
+public enum FieldSelector: Sendable, Equatable, CustomStringConvertible {
+    /// An exact column name (or 1-based column number with `--no-header`); must exist.
+    case exact(String)
+    /// A case-insensitive glob with `*`; may match no column at all.
+    case glob(String)
+
+    public var description: String {
+        switch self {
+        case .exact(let name), .glob(let name): return name
+        }
+    }
+
+    public func matches(_ name: String) -> Bool {
+        switch self {
+        case .exact(let expected): return expected == name
+        case .glob(let pattern): return Glob.matches(pattern: Array(pattern.lowercased().utf8), name: Array(name.lowercased().utf8))
+        }
+    }
+}
+
+public struct FieldRule: Sendable {
+    public var selector: FieldSelector
+    public var policy: FieldPolicy
+    public var line: Int
+}
+
+/// Where the HMAC key comes from. Keys never live in the rules file itself.
+public enum KeySource: Sendable, Equatable, CustomStringConvertible {
+    case environment(String)
+    case file(String)
+
+    public var description: String {
+        switch self {
+        case .environment(let name): return "env:\(name)"
+        case .file(let path): return "file:\(path)"
+        }
+    }
+}
+
+public enum HashEncoding: String, Sendable {
+    case hex
+    case base64url
+}
+
+public struct HashSettings: Sendable, Equatable {
+    public var key: KeySource?
+    public var encoding: HashEncoding
+    /// Characters of the encoded digest to keep (the full digest is 64 hex / 43 base64url).
+    public var length: Int
+    public var prefix: [UInt8]
+
+    /// 16 base64url characters carry 96 bits: the chance that any two of a billion distinct
+    /// values collide is about 6e-12, while the output stays close to the input's size (a full
+    /// 64-character hex digest makes a masked extract ~1.3x larger and slower to compress).
+    public static let defaults = HashSettings(key: nil, encoding: .base64url, length: 16, prefix: [])
+}
+
+/// A validated rules file, ready to mask data. Immutable and shared by all workers.
+public struct CompiledRules: Sendable {
+    public var path: String
+    public var detectors: [CompiledDetector]
+    public var fields: [FieldRule]
+    public var defaultPolicy: FieldPolicy
+    public var hash: HashSettings
+    /// SHA-256 of the rules file bytes (first 16 hex digits): names the rules a file was masked with.
+    public var fingerprint: String
+
+    /// The policy for a field name: exact rules first, then globs in file order, then the default.
+    public func policy(forField name: String) -> FieldPolicy {
+        if let rule = fields.first(where: { if case .exact = $0.selector { return $0.selector.matches(name) } else { return false } }) {
+            return rule.policy
+        }
+        if let rule = fields.first(where: { if case .glob = $0.selector { return $0.selector.matches(name) } else { return false } }) {
+            return rule.policy
+        }
+        return defaultPolicy
+    }
+
+    public var usesHash: Bool {
+        defaultPolicy.usesHash || fields.contains { $0.policy.usesHash }
+    }
+}
+
+enum Glob {
+    /// `*` matches any run of bytes; everything else matches itself.
+    static func matches(pattern: [UInt8], name: [UInt8]) -> Bool {
+        var p = 0, n = 0, starP = -1, starN = 0
+        while n < name.count {
+            if p < pattern.count && pattern[p] == UInt8(ascii: "*") {
+                starP = p; starN = n; p += 1
+            } else if p < pattern.count && pattern[p] == name[n] {
+                p += 1; n += 1
+            } else if starP >= 0 {
+                p = starP + 1; starN += 1; n = starN
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
+        return p == pattern.count
+    }
+}
+
+extension FieldPolicy {
+    /// The policy's name as written in rules files.
+    public var name: String {
+        switch self {
+        case .keep: return "keep"
+        case .drop: return "drop"
+        case .null: return "null"
+        case .redact: return "redact"
+        case .mask: return "mask"
+        case .hash: return "hash"
+        case .scan(_, let replacement): return replacement == .hash ? "scan(hash)" : "scan"
+        }
+    }
+}

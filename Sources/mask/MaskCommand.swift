@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import MaskCore
+import MaskEngine
+import MaskPipeline
+import MaskRules
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes, decided in one place: 0 done, 1 data error, 2 usage or rules error, 3 I/O error.
+enum ExitStatus: Int32 {
+    case success = 0
+    case dataError = 1
+    case usageError = 2
+    case ioError = 3
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write("mask: error: \(message)\n".data(using: .utf8)!)
+}
+
+func printNote(_ message: String) {
+    FileHandle.standardError.write("mask: \(message)\n".data(using: .utf8)!)
+}
+
+@main
+struct Mask: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mask",
+        abstract: "Mask personal data in CSV and JSONL extracts between extract and load.",
+        discussion: """
+            Pipe mode is the default command:
+              extract | mask --rules rules/pii.yaml --format csv > masked.csv.gz
+            Exit codes: 0 done, 1 data error (malformed input), 2 usage or rules error, 3 I/O error.
+            """,
+        version: MaskVersion.current,
+        subcommands: [Pipe.self, Rules.self],
+        defaultSubcommand: Pipe.self)
+}
+
+/// Runs a command body and turns its errors into the documented exit codes.
+func runMapped(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as JobFailure {
+        printError(error.description)
+        switch error {
+        case .data: throw ExitCode(ExitStatus.dataError.rawValue)
+        case .usage: throw ExitCode(ExitStatus.usageError.rawValue)
+        case .io: throw ExitCode(ExitStatus.ioError.rawValue)
+        }
+    } catch let error as RulesError {
+        printError("invalid rules:\n\(error.description)")
+        throw ExitCode(ExitStatus.usageError.rawValue)
+    } catch let error as KeyError {
+        printError(error.description)
+        throw ExitCode(ExitStatus.usageError.rawValue)
+    } catch is BrokenPipe {
+        throw ExitCode.success
+    }
+}
