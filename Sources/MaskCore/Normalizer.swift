@@ -27,25 +27,23 @@ public enum Normalizer: Sendable, Equatable {
         case .digits:
             _ = Self.phoneDigits(value, into: &output)
         case .e164(let region):
-            var digits: [UInt8] = []
-            let international = Self.phoneDigits(value, into: &digits)
+            // Built in place after the '+', so the hot path allocates nothing.
             output.append(UInt8(ascii: "+"))
-            if international {
-                output.append(contentsOf: digits)
-                return
+            let international = Self.phoneDigits(value, into: &output)
+            if international { return }
+            for prefix in region.internationalPrefixes where output.count > prefix.utf8.count {
+                if output[1...].starts(with: prefix.utf8) {
+                    output.removeSubrange(1..<(1 + prefix.utf8.count))
+                    return
+                }
             }
-            if let prefix = region.internationalPrefixes.first(where: { digits.starts(with: $0.utf8) }) {
-                output.append(contentsOf: digits.dropFirst(prefix.utf8.count))
-                return
+            if region.callingCode == "1" && output.count == 12 && output[1] == UInt8(ascii: "1") {
+                return  // NANP written with its country code but without '+'
             }
-            var national = digits[...]
-            if region.callingCode == "1" && national.count == 11 && national.first == UInt8(ascii: "1") {
-                national = national.dropFirst()
-            } else if let trunk = region.trunkPrefix, national.starts(with: trunk.utf8) {
-                national = national.dropFirst(trunk.utf8.count)
+            if let trunk = region.trunkPrefix, output[1...].starts(with: trunk.utf8) {
+                output.removeSubrange(1..<(1 + trunk.utf8.count))
             }
-            output.append(contentsOf: region.callingCode.utf8)
-            output.append(contentsOf: national)
+            output.insert(contentsOf: region.callingCode.utf8, at: 1)
         }
     }
 
@@ -70,6 +68,7 @@ public enum Normalizer: Sendable, Equatable {
         var international = false
         var index = 0
         let count = value.count
+        let start = output.count
         while index < count {
             let byte = value[index]
             if byte >= 0x30 && byte <= 0x39 {
@@ -79,14 +78,14 @@ public enum Normalizer: Sendable, Equatable {
             {
                 output.append(0x30 + value[index + 2] - 0x90)
                 index += 2
-            } else if output.isEmpty && byte == UInt8(ascii: "+") {
+            } else if output.count == start && byte == UInt8(ascii: "+") {
                 international = true
-            } else if output.isEmpty && byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC
+            } else if output.count == start && byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC
                 && value[index + 2] == 0x8B
             {
                 international = true
                 index += 2
-            } else if !output.isEmpty
+            } else if output.count > start
                 && (byte == UInt8(ascii: "x") || byte == UInt8(ascii: "X") || byte == UInt8(ascii: "#")
                     || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == 0xE5)
             {

@@ -8,13 +8,14 @@ public enum Validator: Sendable, Equatable {
     case luhn
 
     public func accepts(_ match: UnsafeRawBufferPointer) -> Bool {
-        var digits: [UInt8] = []
-        digits.reserveCapacity(24)
-        Normalizer.phoneDigits(match, into: &digits)
         switch self {
         case .digitCount(let min, let max):
-            return digits.count >= min && digits.count <= max
+            let count = Self.countDigits(match)
+            return count >= min && count <= max
         case .luhn:
+            var digits: [UInt8] = []
+            digits.reserveCapacity(24)
+            Normalizer.phoneDigits(match, into: &digits)
             guard digits.count >= 12 else { return false }
             var sum = 0
             for (position, digit) in digits.reversed().enumerated() {
@@ -27,5 +28,25 @@ public enum Validator: Sendable, Equatable {
             }
             return sum % 10 == 0
         }
+    }
+
+    /// Digits (ASCII and full-width) before any extension marker, as `Normalizer.phoneDigits`
+    /// counts them, without allocating.
+    public static func countDigits(_ value: UnsafeRawBufferPointer) -> Int {
+        var count = 0
+        var index = 0
+        while index < value.count {
+            let byte = value[index]
+            if byte &- 0x30 < 10 {
+                count += 1
+            } else if byte == 0xEF && index + 2 < value.count && value[index + 1] == 0xBC && value[index + 2] &- 0x90 < 10 {
+                count += 1
+                index += 2
+            } else if count > 0 && (byte | 0x20 == UInt8(ascii: "x") || byte | 0x20 == UInt8(ascii: "e") || byte == UInt8(ascii: "#") || byte == 0xE5) {
+                break
+            }
+            index += 1
+        }
+        return count
     }
 }

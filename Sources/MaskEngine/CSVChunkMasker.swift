@@ -28,6 +28,7 @@ public struct CSVChunkMasker: Sendable {
     public let maxRecordSize: Int
     /// Write malformed records, masked, to rejects instead of only reporting them.
     public let collectRejects: Bool
+    let programs: [PolicyProgram]
 
     public init(plan: CSVColumnPlan, values: ValueMasker, dialect: CSVDialect, maxRecordSize: Int, collectRejects: Bool) {
         self.plan = plan
@@ -35,6 +36,7 @@ public struct CSVChunkMasker: Sendable {
         tokenizer = CSVTokenizer(dialect: dialect)
         self.maxRecordSize = maxRecordSize
         self.collectRejects = collectRejects
+        programs = plan.policies.map(PolicyProgram.init)
     }
 
     /// Masks every record of `chunk`, which starts at a record boundary and ends at one (or at
@@ -46,7 +48,7 @@ public struct CSVChunkMasker: Sendable {
         var problems: [ChunkProblem] = []
         var rejects: [UInt8] = []
         let delimiter = tokenizer.dialect.delimiter
-        let policies = plan.policies
+        let programs = self.programs
         let expected = plan.expectedFieldCount
         // A pending run of input bytes to copy verbatim; runs merge across fields and records.
         var copyStart = -1
@@ -92,15 +94,16 @@ public struct CSVChunkMasker: Sendable {
             statistics.recordsOut += 1
             var emittedAny = false
             for (column, field) in scratch.fields.enumerated() {
-                let policy = policies[column]
-                if policy == .drop { continue }
+                let program = programs[column]
+                let kind = program.kind
+                if kind == .drop { continue }
                 var outcome = ValueMasker.Outcome.unchanged
-                if policy != .keep {
-                    if policy == .null {
+                if kind != .keep {
+                    if kind == .null {
                         outcome = field.isEmpty && !field.quoted ? .unchanged : .null
                     } else {
                         outcome = tokenizer.withDecodedValue(of: field, in: chunk, scratch: &scratch.decoded) { value in
-                            values.apply(policy, to: value, scratch: scratch, statistics: &statistics)
+                            values.apply(program, to: value, scratch: scratch, statistics: &statistics)
                         }
                     }
                 }

@@ -10,17 +10,28 @@ public struct KeyError: Error, Sendable, CustomStringConvertible {
 /// HMAC-SHA256 with the key schedule prepared once.
 ///
 /// Re-keying HMAC for every value costs about 10x the hash itself (two extra compression
-/// rounds for the padded key); copying a keyed `HMAC` value, whose inner and outer hash states
-/// are already primed, avoids that.
+/// rounds for the padded key). Here the inner and outer SHA-256 states are primed with the
+/// padded key once (RFC 2104: H(K ^ opad, H(K ^ ipad, m))) and copied per value. The concrete
+/// `SHA256` type is used rather than the generic `HMAC<SHA256>`, whose unspecialised generic
+/// calls cost more than the hashing itself in a profile.
 public struct KeyedHasher: Sendable {
-    private let prototype: HMAC<SHA256>
+    private let innerPrimed: SHA256
+    private let outerPrimed: SHA256
     private let settings: HashSettings
     /// A fingerprint of the key, safe to print and store: HMAC(key, "mask key id v1"), 12 hex
     /// digits. It tells which key masked a file without revealing anything usable about the key.
     public let keyID: String
 
     public init(key: SymmetricKey, settings: HashSettings) {
-        prototype = HMAC<SHA256>(key: key)
+        var block = key.withUnsafeBytes { Array($0) }
+        if block.count > 64 { block = Array(SHA256.hash(data: block)) }
+        block += Array(repeating: 0, count: 64 - block.count)
+        var inner = SHA256()
+        inner.update(data: block.map { $0 ^ 0x36 })
+        var outer = SHA256()
+        outer.update(data: block.map { $0 ^ 0x5C })
+        innerPrimed = inner
+        outerPrimed = outer
         self.settings = settings
         let tag = HMAC<SHA256>.authenticationCode(for: Array("mask key id v1".utf8), using: key)
         keyID = tag.prefix(6).map { String(format: "%02x", $0) }.joined()
@@ -50,22 +61,26 @@ public struct KeyedHasher: Sendable {
         return KeyedHasher(key: SymmetricKey(data: bytes), settings: settings)
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-    private static let base64URL = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    // Instance copies of the alphabets: a `static let` is a lazy global, and its `swift_once`
+    // check on every access showed in the profile.
+    private let hexDigits = Array("0123456789abcdef".utf8)
+    private let base64URL = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Appends prefix + encoded (truncated) HMAC of `value` to `output`.
     public func appendHash(of value: UnsafeRawBufferPointer, to output: inout [UInt8]) {
-        var hmac = prototype
-        hmac.update(data: value)
-        let tag = hmac.finalize()
+        var inner = innerPrimed
+        inner.update(bufferPointer: value)
+        var outer = outerPrimed
+        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        let tag = outer.finalize()
         output.append(contentsOf: settings.prefix)
         let length = settings.length
         tag.withUnsafeBytes { digest in
             switch settings.encoding {
             case .hex:
                 for index in 0..<(length + 1) / 2 {
-                    output.append(Self.hexDigits[Int(digest[index] >> 4)])
-                    if index * 2 + 1 < length { output.append(Self.hexDigits[Int(digest[index] & 0x0F)]) }
+                    output.append(hexDigits[Int(digest[index] >> 4)])
+                    if index * 2 + 1 < length { output.append(hexDigits[Int(digest[index] & 0x0F)]) }
                 }
             case .base64url:
                 var produced = 0
@@ -74,10 +89,12 @@ public struct KeyedHasher: Sendable {
                     let b0 = Int(digest[index])
                     let b1 = index + 1 < 32 ? Int(digest[index + 1]) : 0
                     let b2 = index + 2 < 32 ? Int(digest[index + 2]) : 0
-                    let sextets = [b0 >> 2, ((b0 & 3) << 4) | (b1 >> 4), ((b1 & 15) << 2) | (b2 >> 6), b2 & 63]
-                    for sextet in sextets where produced < length {
-                        output.append(Self.base64URL[sextet])
+                    let group = (b0 << 16) | (b1 << 8) | b2
+                    var shift = 18
+                    while shift >= 0 && produced < length {
+                        output.append(base64URL[(group >> shift) & 63])
                         produced += 1
+                        shift -= 6
                     }
                     index += 3
                 }

@@ -29,16 +29,77 @@ public struct Detection: Sendable, Equatable {
     public var detector: Int
 }
 
+/// A detector as the hot loop needs it: a class, so that reaching it costs one retain instead of
+/// copying a struct full of arrays (a profile showed those copies at several percent).
+public final class DetectorRuntime: Sendable {
+    public let id: String
+    let pattern: CompiledPattern
+    let prefilter: Prefilter
+    let validators: [Validator]
+    let token: [UInt8]
+    let normalizer: Normalizer
+
+    init(_ detector: CompiledDetector) {
+        id = detector.id
+        pattern = detector.pattern
+        prefilter = detector.prefilter
+        validators = detector.validators
+        token = detector.token
+        normalizer = detector.normalizer
+    }
+}
+
+/// A field policy compiled for the hot loop: a payload-free `kind` to branch on, and the
+/// payloads beside it.
+public final class PolicyProgram: Sendable {
+    public enum Kind: UInt8, Sendable {
+        case keep, drop, null, redact, mask, hash, scan
+    }
+
+    public let kind: Kind
+    public let policy: FieldPolicy
+    let token: [UInt8]
+    let partialMask: PartialMask
+    let normalization: HashNormalization
+    let detectors: [Int]
+    let replacement: ScanReplacement
+
+    public init(_ policy: FieldPolicy) {
+        self.policy = policy
+        var token: [UInt8] = []
+        var partialMask = PartialMask(keepFirst: 0, keepLast: 0)
+        var normalization = HashNormalization.auto
+        var detectors: [Int] = []
+        var replacement = ScanReplacement.token
+        switch policy {
+        case .keep: kind = .keep
+        case .drop: kind = .drop
+        case .null: kind = .null
+        case .redact(let redactToken): kind = .redact; token = redactToken
+        case .mask(let mask): kind = .mask; partialMask = mask
+        case .hash(let chosen): kind = .hash; normalization = chosen
+        case .scan(let chosen, let how): kind = .scan; detectors = chosen; replacement = how
+        }
+        self.token = token
+        self.partialMask = partialMask
+        self.normalization = normalization
+        self.detectors = detectors
+        self.replacement = replacement
+    }
+}
+
 /// Applies field policies and detectors to single values. Format-agnostic: CSV and JSON call it
 /// with the decoded value of a field.
 public struct ValueMasker: Sendable {
     public let rules: CompiledRules
     public let hasher: KeyedHasher?
+    public let detectors: [DetectorRuntime]
 
     /// - Parameter hasher: required when `rules.usesHash`; detection alone (`rules test`) needs none.
     public init(rules: CompiledRules, hasher: KeyedHasher?) {
         self.rules = rules
         self.hasher = hasher
+        detectors = rules.detectors.map(DetectorRuntime.init)
     }
 
     /// The outcome of a policy on one value.
@@ -55,26 +116,26 @@ public struct ValueMasker: Sendable {
     /// Empty values stay as they are under every policy but `null`: there is nothing to protect,
     /// and hashing "" would make every empty value join every other.
     public func apply(
-        _ policy: FieldPolicy, to value: UnsafeRawBufferPointer, scratch: MaskScratch, statistics: inout MaskStatistics
+        _ program: PolicyProgram, to value: UnsafeRawBufferPointer, scratch: MaskScratch, statistics: inout MaskStatistics
     ) -> Outcome {
-        switch policy {
+        switch program.kind {
         case .keep, .drop:
             return .unchanged
         case .null:
             return .null
-        case .redact(let token):
+        case .redact:
             guard !value.isEmpty else { return .unchanged }
             scratch.replacement.removeAll(keepingCapacity: true)
-            scratch.replacement.append(contentsOf: token)
+            scratch.replacement.append(contentsOf: program.token)
             return .replaced
-        case .mask(let partial):
+        case .mask:
             guard !value.isEmpty else { return .unchanged }
-            partial.apply(value, into: &scratch.replacement)
+            program.partialMask.apply(value, into: &scratch.replacement)
             return .replaced
-        case .hash(let normalization):
+        case .hash:
             guard !value.isEmpty else { return .unchanged }
             let normalizer: Normalizer
-            switch normalization {
+            switch program.normalization {
             case .fixed(let fixed): normalizer = fixed
             case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
             }
@@ -82,13 +143,20 @@ public struct ValueMasker: Sendable {
             scratch.replacement.removeAll(keepingCapacity: true)
             scratch.normalized.withUnsafeBytes { hasher!.appendHash(of: $0, to: &scratch.replacement) }
             return .replaced
-        case .scan(let detectors, let replacement):
+        case .scan:
             guard !value.isEmpty else { return .unchanged }
-            detect(in: value, detectors: detectors, scratch: scratch, statistics: &statistics)
+            detect(in: value, detectors: program.detectors, scratch: scratch, statistics: &statistics)
             guard !scratch.detections.isEmpty else { return .unchanged }
-            buildScanReplacement(value, replacement: replacement, scratch: scratch)
+            buildScanReplacement(value, replacement: program.replacement, scratch: scratch)
             return .replaced
         }
+    }
+
+    /// Convenience for callers outside the hot loop.
+    public func apply(
+        _ policy: FieldPolicy, to value: UnsafeRawBufferPointer, scratch: MaskScratch, statistics: inout MaskStatistics
+    ) -> Outcome {
+        apply(PolicyProgram(policy), to: value, scratch: scratch, statistics: &statistics)
     }
 
     /// The normaliser of the first detector that matches the whole (trimmed) value, else trim.
@@ -98,7 +166,7 @@ public struct ValueMasker: Sendable {
         while lower < upper && (value[lower] == 0x20 || value[lower] == 0x09) { lower += 1 }
         while upper > lower && (value[upper - 1] == 0x20 || value[upper - 1] == 0x09) { upper -= 1 }
         let trimmed = UnsafeRawBufferPointer(rebasing: value[lower..<upper])
-        for detector in rules.detectors where Self.prefilterPasses(detector.prefilter, trimmed) {
+        for detector in detectors where Self.prefilterPasses(detector.prefilter, trimmed) {
             if let range = detector.pattern.firstMatch(in: trimmed, from: 0, scratch: scratch.match),
                 range == 0..<trimmed.count
             {
@@ -115,7 +183,7 @@ public struct ValueMasker: Sendable {
     ) {
         scratch.detections.removeAll(keepingCapacity: true)
         for index in detectors {
-            let detector = rules.detectors[index]
+            let detector = self.detectors[index]
             guard Self.prefilterPasses(detector.prefilter, value) else { continue }
             var offset = 0
             while offset < value.count,
@@ -152,7 +220,7 @@ public struct ValueMasker: Sendable {
         var cursor = 0
         for detection in scratch.detections {
             scratch.replacement.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[cursor..<detection.range.lowerBound]))
-            let detector = rules.detectors[detection.detector]
+            let detector = detectors[detection.detector]
             switch replacement {
             case .token:
                 scratch.replacement.append(contentsOf: detector.token)
