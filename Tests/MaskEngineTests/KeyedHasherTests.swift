@@ -1,0 +1,42 @@
+import Crypto
+import MaskEngine
+import MaskRules
+import Testing
+
+/// HMAC-SHA256 known answers from RFC 4231, section 4 (test cases 1, 2 and 6).
+@Suite struct KeyedHasherTests {
+    func hmacHex(key: [UInt8], data: [UInt8]) -> String {
+        var settings = HashSettings.defaults
+        settings.encoding = .hex
+        settings.length = 64
+        let hasher = KeyedHasher(key: SymmetricKey(data: key), settings: settings)
+        var output: [UInt8] = []
+        data.withUnsafeBytes { hasher.appendHash(of: $0, to: &output) }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    @Test func rfc4231TestCase1() {
+        #expect(hmacHex(key: Array(repeating: 0x0b, count: 20), data: Array("Hi There".utf8))
+            == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+    }
+
+    @Test func rfc4231TestCase2() {
+        #expect(hmacHex(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
+            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    @Test func rfc4231TestCase6KeyLongerThanABlock() {
+        #expect(hmacHex(key: Array(repeating: 0xaa, count: 131), data: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+            == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+
+    @Test func base64URLIsTheDigestPrefix() {
+        var settings = HashSettings.defaults
+        settings.length = 43
+        let hasher = KeyedHasher(key: SymmetricKey(data: Array("Jefe".utf8)), settings: settings)
+        var output: [UInt8] = []
+        Array("what do ya want for nothing?".utf8).withUnsafeBytes { hasher.appendHash(of: $0, to: &output) }
+        // base64url of 5bdcc146bf60754e6a04242608957 5c7... without padding
+        #expect(String(decoding: output, as: UTF8.self) == "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM")
+    }
+}
