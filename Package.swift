@@ -56,10 +56,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: hotPath),
+        .target(
+            name: "MaskBench",
+            dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskCompression"],
+            swiftSettings: hotPath),
         .executableTarget(
             name: "mask",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -37,6 +37,11 @@ public struct KeyedHasher: Sendable {
         keyID = tag.prefix(6).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// A hasher from raw key bytes (benchmarks use a throwaway key: nothing they hash is kept).
+    public init(keyBytes: [UInt8], settings: HashSettings) {
+        self.init(key: SymmetricKey(data: keyBytes), settings: settings)
+    }
+
     /// Reads the key named by the rules (`env:VAR` or `file:PATH`).
     /// - Throws: `KeyError` when it is missing, unreadable or shorter than 16 bytes.
     public static func load(settings: HashSettings, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeyedHasher {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MaskBench
 import MaskCore
 import MaskEngine
 import MaskPipeline
@@ -36,7 +37,7 @@ struct Mask: ParsableCommand {
             Exit codes: 0 done, 1 data error (malformed input), 2 usage or rules error, 3 I/O error.
             """,
         version: MaskVersion.current,
-        subcommands: [Pipe.self, Rules.self],
+        subcommands: [Pipe.self, Rules.self, Bench.self],
         defaultSubcommand: Pipe.self)
 }
 
@@ -59,5 +60,13 @@ func runMapped(_ body: () throws -> Void) throws {
         throw ExitCode(ExitStatus.usageError.rawValue)
     } catch is BrokenPipe {
         throw ExitCode.success
+    } catch let error as BenchError {
+        printError(error.description)
+        throw ExitCode(ExitStatus.usageError.rawValue)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError("\(error)")
+        throw ExitCode(ExitStatus.ioError.rawValue)
     }
 }

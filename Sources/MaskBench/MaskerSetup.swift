@@ -1,0 +1,129 @@
+import MaskCore
+import MaskEngine
+import MaskRules
+
+/// The masker for a bench input, built the way pipe mode builds it.
+struct MaskerSetup {
+    var masker: any ChunkMasking
+    var framing: RecordFraming
+    /// Where the records start (after the CSV header).
+    var bodyStart: Int
+    var fieldNames: [String]
+    var policies: [FieldPolicy]
+    /// For the detector profile: the CSV plan, when the input is CSV.
+    var csvPlan: CSVColumnPlan?
+
+    init(rules: CompiledRules, values: ValueMasker, options: BenchOptions) throws {
+        switch options.format {
+        case .csv:
+            let header = options.input.withUnsafeBytes { CSVHeader(parsing: $0, dialect: options.dialect) }
+            let plan: CSVColumnPlan
+            do {
+                plan = try CSVColumnPlan(names: header.names, rules: rules)
+            } catch let error as PlanError {
+                throw BenchError(description: error.description)
+            }
+            masker = CSVChunkMasker(plan: plan, values: values, dialect: options.dialect, maxRecordSize: 16 << 20, collectRejects: true)
+            framing = .csv
+            bodyStart = options.dialect.hasHeader ? header.record.end : header.bomLength
+            fieldNames = header.names
+            policies = plan.policies
+            csvPlan = plan
+        case .jsonl:
+            masker = try JSONLSupport.makeMasker(rules: rules, values: values)
+            framing = .lines
+            bodyStart = 0
+            fieldNames = rules.fields.map(\.selector.description) + ["(default)"]
+            policies = rules.fields.map(\.policy) + [rules.defaultPolicy]
+            csvPlan = nil
+        }
+    }
+}
+
+/// Times each detector alone over the values that scan policies hand it.
+struct DetectorProfile {
+    var passRates: [Double]
+    var shares: [Double]
+    var nanosecondsPerByte: [Double]
+    var nanosecondsPerByteUnfiltered: [Double]
+
+    static func measure(setup: MaskerSetup, values: ValueMasker, options: BenchOptions) -> DetectorProfile {
+        let detectorCount = values.rules.detectors.count
+        // Collect the scanned values of the sample once: (bytes range in `flat`, detectors).
+        var flat: [UInt8] = []
+        var items: [(Range<Int>, [Int])] = []
+        let sampleEnd = min(options.input.count, setup.bodyStart + options.profileBytes)
+        options.input.withUnsafeBytes { all in
+            let sample = UnsafeRawBufferPointer(rebasing: all[setup.bodyStart..<sampleEnd])
+            if let plan = setup.csvPlan {
+                let tokenizer = CSVTokenizer(dialect: options.dialect)
+                var fields: [CSVField] = []
+                var scratch: [UInt8] = []
+                var position = 0
+                while position < sample.count {
+                    let record = tokenizer.nextRecord(in: sample, from: position, fields: &fields)
+                    position = record.end
+                    guard record.problem == nil, fields.count == plan.policies.count else { continue }
+                    for (column, field) in fields.enumerated() {
+                        guard case .scan(let detectors, _) = plan.policies[column], !field.isEmpty else { continue }
+                        tokenizer.withDecodedValue(of: field, in: sample, scratch: &scratch) { value in
+                            let start = flat.count
+                            flat.append(contentsOf: value)
+                            items.append((start..<flat.count, detectors))
+                        }
+                    }
+                }
+            } else {
+                // JSONL: each line is handed to every detector the default policy scans with.
+                var start = 0
+                let detectors: [Int]
+                if case .scan(let chosen, _) = values.rules.defaultPolicy { detectors = chosen } else { detectors = Array(0..<detectorCount) }
+                for index in 0..<sample.count where sample[index] == 0x0A {
+                    let begin = flat.count
+                    flat.append(contentsOf: UnsafeRawBufferPointer(rebasing: sample[start..<index]))
+                    items.append((begin..<flat.count, detectors))
+                    start = index + 1
+                }
+            }
+        }
+        let profiledBytes = Double(max(sampleEnd - setup.bodyStart, 1))
+        var passRates = Array(repeating: 0.0, count: detectorCount)
+        var filtered = Array(repeating: 0.0, count: detectorCount)
+        var unfiltered = Array(repeating: 0.0, count: detectorCount)
+        let scratch = MaskScratch()
+        var statistics = MaskStatistics(detectors: detectorCount, fields: 0)
+        flat.withUnsafeBytes { buffer in
+            for detector in 0..<detectorCount {
+                let mine = items.filter { $0.1.contains(detector) }
+                guard !mine.isEmpty else { continue }
+                var passes = 0
+                for (range, _) in mine where ValueMasker.prefilterPasses(values.detectors[detector].prefilter, UnsafeRawBufferPointer(rebasing: buffer[range])) {
+                    passes += 1
+                }
+                passRates[detector] = Double(passes) / Double(mine.count)
+                for usePrefilter in [true, false] {
+                    let started = BenchRunner.now()
+                    for (range, _) in mine {
+                        values.detect(in: UnsafeRawBufferPointer(rebasing: buffer[range]), detectors: [detector], scratch: scratch,
+                                      statistics: &statistics, usePrefilter: usePrefilter)
+                    }
+                    let elapsed = BenchRunner.now() - started
+                    if usePrefilter { filtered[detector] = elapsed } else { unfiltered[detector] = elapsed }
+                }
+            }
+        }
+        let total = filtered.reduce(0, +)
+        return DetectorProfile(
+            passRates: passRates,
+            shares: filtered.map { total > 0 ? $0 / total : 0 },
+            nanosecondsPerByte: filtered.map { $0 * 1e9 / profiledBytes },
+            nanosecondsPerByteUnfiltered: unfiltered.map { $0 * 1e9 / profiledBytes })
+    }
+}
+
+/// The JSONL masker, once the JSONL engine is present.
+enum JSONLSupport {
+    static func makeMasker(rules: CompiledRules, values: ValueMasker) throws -> any ChunkMasking {
+        throw BenchError(description: "--format jsonl is not available in mask bench yet")
+    }
+}

@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import MaskBench
+import MaskPipeline
+import MaskCore
+import MaskRules
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure rule sets side by side: throughput, and cost and catches per detector and field.",
+        discussion: """
+            The input is held in memory and replayed, so I/O does not dominate. Each rule set gets a warm-up pass, then
+            --iterations timed passes (median, min, max). Per-detector cost is measured by running each detector alone over
+            the values its scan policies see in the first --profile-size bytes, timed per pass, with and without its prefilter.
+            """)
+
+    @Option(name: .long, help: "Rules file; repeat to compare rule sets.")
+    var rules: [String] = []
+
+    @Option(name: .long, help: "Input file (plain or gzip).")
+    var input: String?
+
+    @Option(name: .long, help: "Generate this many rows with the built-in deterministic generator instead of --input.")
+    var synthetic: Int?
+
+    @Option(name: .long, help: "csv or jsonl (default: from the --input name, else csv).")
+    var format: String?
+
+    @Option(name: .long, help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Timed passes per rule set.")
+    var iterations: Int = 5
+
+    @Option(name: .long, help: "Also deflate every masked chunk at this gzip level, to include compression.")
+    var level: Int?
+
+    @Option(name: .long, help: "Bytes of input profiled per detector.")
+    var profileSize: String = "8M"
+
+    @Flag(name: .long, help: "Print the report as JSON.")
+    var json = false
+
+    @Option(name: .long, help: "An earlier --json report: exit 1 if a rule set got slower than --max-regression.")
+    var baseline: String?
+
+    @Option(name: .long, help: "Allowed slowdown against --baseline, e.g. 10%.")
+    var maxRegression: String = "10%"
+
+    @Option(name: .long, help: "Write the synthetic input to this file and exit (the generator the benchmarks use).")
+    var emit: String?
+
+    func validate() throws {
+        if rules.isEmpty && emit == nil { throw ValidationError("give at least one --rules") }
+        if emit != nil && synthetic == nil { throw ValidationError("--emit needs --synthetic") }
+        if (input == nil) == (synthetic == nil) { throw ValidationError("give exactly one of --input and --synthetic") }
+        if let format, !["csv", "jsonl"].contains(format) { throw ValidationError("--format must be csv or jsonl") }
+        if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+        if Self.percent(maxRegression) == nil { throw ValidationError("--max-regression must look like 10%") }
+    }
+
+    static func percent(_ text: String) -> Double? {
+        Double(text.hasSuffix("%") ? String(text.dropLast()) : text).map { $0 / 100 }
+    }
+
+    func run() throws {
+        try runMapped {
+            let chosenFormat: SyntheticExtract.Format
+            if let format { chosenFormat = SyntheticExtract.Format(rawValue: format)! } else if let input, InputFormatGuess.isJSONL(input) {
+                chosenFormat = .jsonl
+            } else {
+                chosenFormat = .csv
+            }
+            let bytes: [UInt8]
+            let name: String
+            if let synthetic {
+                bytes = SyntheticExtract.generate(rows: synthetic, format: chosenFormat)
+                name = "synthetic:\(synthetic):\(chosenFormat.rawValue)"
+                if let emit {
+                    FileManager.default.createFile(atPath: emit, contents: Data(bytes))
+                    return
+                }
+            } else {
+                bytes = try InputLoader.load(input!)
+                name = input!
+            }
+            var options = BenchOptions(input: bytes, inputName: name, format: chosenFormat)
+            options.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+            options.iterations = iterations
+            options.deflateLevel = level
+            options.profileBytes = ByteSize.parse(profileSize) ?? (8 << 20)
+            var reports: [RuleSetReport] = []
+            for path in rules {
+                let compiled = try RulesLoader.load(path: path)
+                do {
+                    reports.append(try BenchRunner.run(rules: compiled, options: options))
+                } catch let error as BenchError {
+                    throw JobFailure.usage(error.description)
+                }
+            }
+            let report = BenchReport(input: name, format: chosenFormat.rawValue, ruleSets: reports)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(BenchTable.render(report))
+            }
+            if let baseline {
+                guard let data = FileManager.default.contents(atPath: baseline),
+                    let earlier = try? JSONDecoder().decode(BenchReport.self, from: data)
+                else { throw JobFailure.usage("cannot read the baseline report \(baseline)") }
+                let regressions = BenchTable.regressions(report, against: earlier, allowed: Self.percent(maxRegression)!)
+                for line in regressions { printError(line) }
+                if !regressions.isEmpty { throw ExitCode(ExitStatus.dataError.rawValue) }
+            }
+        }
+    }
+}
+
+enum InputFormatGuess {
+    static func isJSONL(_ path: String) -> Bool {
+        var name = path.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
+        return name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") || name.hasSuffix(".json")
+    }
+}
+
+enum BenchTable {
+    static func render(_ report: BenchReport) -> String {
+        var lines: [String] = []
+        lines.append("input: \(report.input) (\(report.format), \(report.ruleSets.first.map { String(format: "%.1f MB", Double($0.inputBytes) / 1e6) } ?? "-"), \(report.inputMode))")
+        for set in report.ruleSets {
+            lines.append("")
+            lines.append("rules: \(set.rules) (\(set.fingerprint)), \(set.threads) thread(s), \(set.iterations) passes\(set.deflateLevel.map { ", deflate level \($0)" } ?? ", masking only")")
+            lines.append(String(format: "  throughput  %8.1f MB/s (min %.1f, max %.1f)   %10.0f records/s (min %.0f, max %.0f)",
+                                set.megabytesPerSecond.median, set.megabytesPerSecond.min, set.megabytesPerSecond.max,
+                                set.recordsPerSecond.median, set.recordsPerSecond.min, set.recordsPerSecond.max))
+            lines.append("  detector          matches  declined  prefilter-pass  time-share  ns/byte  ns/byte-no-prefilter")
+            for detector in set.detectors {
+                lines.append(pad(detector.id, 16) + String(format: " %8d  %8d  %13.1f%%  %9.1f%%  %7.3f  %7.3f",
+                                    detector.matches, detector.validatorRejections,
+                                    detector.prefilterPassRate * 100, detector.timeShare * 100,
+                                    detector.nanosecondsPerByte, detector.nanosecondsPerByteWithoutPrefilter))
+            }
+            lines.append("  field             policy        changed")
+            for field in set.fields {
+                lines.append(pad(field.name, 16) + pad(field.policy, 12) + String(format: " %8d", field.changed))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        "  " + text + String(repeating: " ", count: max(0, width - text.count))
+    }
+
+    /// Rule sets (matched by rules path) whose median MB/s fell by more than `allowed`.
+    static func regressions(_ report: BenchReport, against baseline: BenchReport, allowed: Double) -> [String] {
+        var found: [String] = []
+        for set in report.ruleSets {
+            guard let earlier = baseline.ruleSets.first(where: { $0.rules == set.rules }) else { continue }
+            let ratio = set.megabytesPerSecond.median / earlier.megabytesPerSecond.median
+            if ratio < 1 - allowed {
+                found.append(String(format: "%@ got slower: %.1f MB/s against %.1f MB/s in the baseline (%.0f%%, allowed %.0f%%)",
+                                    set.rules as NSString, set.megabytesPerSecond.median, earlier.megabytesPerSecond.median,
+                                    (1 - ratio) * 100, allowed * 100))
+            }
+        }
+        return found
+    }
+}
