@@ -52,10 +52,11 @@ let package = Package(
         .target(
             name: "MaskPipeline",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: hotPath),
+        .target(name: "MaskPostgres", dependencies: ["CLibPQ"]),
         .target(
             name: "MaskBench",
             dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskCompression"],
@@ -63,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "mask",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

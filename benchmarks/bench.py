@@ -17,6 +17,7 @@ masker.
 """
 
 import argparse
+import importlib.util
 import csv
 import datetime
 import hashlib
@@ -132,6 +133,11 @@ def build_commands(fmt, args, mask_bin):
         ]
     if not args.skip_python:
         cmds.append(py)
+        # DuckDB and polars, when installed (pip install duckdb polars): what a user would reach for next.
+        for module, script, short in (("duckdb", "duckdb_mask.py", "DuckDB (all threads)"), ("polars", "polars_mask.py", "polars (all threads)")):
+            if fmt == "csv" and importlib.util.find_spec(module) is not None:
+                cmds.append(Cmd(f"python3 benchmarks/alternatives/{script}",
+                                [sys.executable, os.path.join(HERE, "alternatives", script)], "python", env, short=short))
     return cmds
 
 

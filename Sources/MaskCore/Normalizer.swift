@@ -37,6 +37,12 @@ public enum Normalizer: Sendable, Equatable {
                     return
                 }
             }
+            // `00` is the international prefix of most of the world, and no national number
+            // starts with it: `0044 20 7946 0958` is `+44…` whatever the default region.
+            if output.count > 3 && output[1] == 0x30 && output[2] == 0x30 {
+                output.removeSubrange(1..<3)
+                return
+            }
             if region.callingCode == "1" && output.count == 12 && output[1] == UInt8(ascii: "1") {
                 return  // NANP written with its country code but without '+'
             }
@@ -61,7 +67,8 @@ public enum Normalizer: Sendable, Equatable {
     }
 
     /// Appends the digits of a phone number, mapping full-width digits (U+FF10–U+FF19) to ASCII
-    /// and stopping at an extension marker (`x`, `ext`, `#`, `内線`) once digits were seen.
+    /// and stopping at an extension marker (`x`, `ext`, `#`, `内線`) once digits were seen. In an
+    /// international number a `(0)` trunk (`+44 (0)20 …`, full-width too) is not a digit of it.
     /// - Returns: whether the number was written in international form (leading `+` or `＋`).
     @discardableResult
     public static func phoneDigits(_ value: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Bool {
@@ -85,6 +92,12 @@ public enum Normalizer: Sendable, Equatable {
             {
                 international = true
                 index += 2
+            } else if international && output.count > start
+                && (byte == UInt8(ascii: "(") || (byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC && value[index + 2] == 0x88)),
+                let next = Validator.trunkGroup(value, index + (byte == 0xEF ? 3 : 1))
+            {
+                index = next
+                continue
             } else if output.count > start
                 && (byte == UInt8(ascii: "x") || byte == UInt8(ascii: "X") || byte == UInt8(ascii: "#")
                     || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == 0xE5)

@@ -6,6 +6,8 @@ public enum Validator: Sendable, Equatable {
     case digitCount(min: Int, max: Int)
     /// The digits pass the Luhn checksum (payment card numbers).
     case luhn
+    /// The match is shaped like a dialable phone number: see `isPlausiblePhone(_:)`.
+    case phone
 
     public func accepts(_ match: UnsafeRawBufferPointer) -> Bool {
         switch self {
@@ -27,7 +29,104 @@ public enum Validator: Sendable, Equatable {
                 sum += value
             }
             return sum % 10 == 0
+        case .phone:
+            return Self.isPlausiblePhone(match)
         }
+    }
+
+    /// Digit-count and digit-pattern checks for a phone number candidate, by numbering family:
+    ///
+    /// - international (`+`, `＋` or a leading `00`): 8-15 digits after the prefix, not counting a
+    ///   `(0)` trunk written inside (`+44 (0)20 …`): E.164 allows at most 15;
+    /// - national with a trunk `0` (`03-1234-5678`, `020 7946 0958`, `(02) 6911 1673`): 10-12 digits.
+    ///   Shorter runs starting with 0 are dates (`05.11.2023`), zip codes (`01234-5678`) or SSN-like
+    ///   ids; 12 digits in three groups of four (`0412 3456 7890`) is the shape of a tracking or
+    ///   account number unless it is a German mobile (`015x`-`017x`);
+    /// - other national numbers (NANP, `(11) 91234-5678`, `98765 43210`): 10-11 digits;
+    /// - never a run of 7 or more equal digits (`000-0000-0000`, `(555) 555-5555`): placeholders.
+    ///
+    /// Reads ASCII and full-width digits, allocates nothing.
+    public static func isPlausiblePhone(_ value: UnsafeRawBufferPointer) -> Bool {
+        var count = 0
+        var international = false
+        var parenthesised = false
+        var leading: UInt32 = 0  // the first three digits, as a number with a sentinel 1 in front
+        var runDigit: UInt8 = 0xFF
+        var group = 0  // length of the current run of digits
+        var groupsOfFour = true  // every run of digits so far has exactly four
+        var run = 0
+        var longestRun = 0
+        var index = 0
+        let end = value.count
+        while index < end {
+            let byte = value[index]
+            var digit: UInt8 = 0xFF
+            var width = 1
+            if byte &- 0x30 < 10 {
+                digit = byte &- 0x30
+            } else if byte == 0xEF && index + 2 < end && value[index + 1] == 0xBC {
+                let low = value[index + 2]
+                width = 3
+                if low &- 0x90 < 10 {
+                    digit = low &- 0x90
+                } else if low == 0x8B && count == 0 {  // ＋
+                    international = true
+                } else if low == 0x88 {  // （
+                    if count == 0 { parenthesised = true } else if international, let skip = trunkGroup(value, index + 3) {
+                        index = skip
+                        continue
+                    }
+                }
+            } else if byte == UInt8(ascii: "+") && count == 0 {
+                international = true
+            } else if byte == UInt8(ascii: "(") {
+                if count == 0 { parenthesised = true } else if international, let skip = trunkGroup(value, index + 1) {
+                    index = skip
+                    continue
+                }
+            }
+            if digit != 0xFF {
+                group += 1
+                count += 1
+                if count <= 3 { leading = (count == 1 ? 1 : leading) &* 10 &+ UInt32(digit) }
+                if digit == runDigit { run += 1 } else { runDigit = digit; run = 1 }
+                if run > longestRun { longestRun = run }
+            } else if group > 0 {
+                if group != 4 { groupsOfFour = false }
+                group = 0
+            }
+            index += width
+        }
+        if group != 4 { groupsOfFour = false }
+        guard longestRun < 7 else { return false }
+        // `leading` is 1abc for the digits abc: 100...109 means "0x", 1000...1009 "00x".
+        if !international && count >= 3 && leading >= 1000 && leading <= 1009 {
+            international = true
+            count -= 2
+        }
+        if international { return count >= 8 && count <= 15 }
+        if leading >= 1000 && leading <= 1099 {  // a trunk 0
+            if count == 12 { return parenthesised || !groupsOfFour || (leading >= 1015 && leading <= 1017) }
+            return count >= 10 && count <= 11
+        }
+        return count >= 10 && count <= 11
+    }
+
+    /// If `value[start...]` is `0)` (ASCII or full-width) — the rest of a `(0)` trunk written
+    /// inside an international number — the index after it.
+    @inline(__always)
+    static func trunkGroup(_ value: UnsafeRawBufferPointer, _ start: Int) -> Int? {
+        var index = start
+        if index < value.count && value[index] == 0x30 {
+            index += 1
+        } else if index + 2 < value.count && value[index] == 0xEF && value[index + 1] == 0xBC && value[index + 2] == 0x90 {
+            index += 3
+        } else {
+            return nil
+        }
+        if index < value.count && value[index] == UInt8(ascii: ")") { return index + 1 }
+        if index + 2 < value.count && value[index] == 0xEF && value[index + 1] == 0xBC && value[index + 2] == 0x89 { return index + 3 }
+        return nil
     }
 
     /// Digits (ASCII and full-width) before any extension marker, as `Normalizer.phoneDigits`

@@ -14,11 +14,15 @@ public struct CSVColumnPlan: Sendable {
     /// No column is changed or dropped: records can be copied without parsing fields further.
     public var isPassThrough: Bool { policies.allSatisfy { $0 == .keep } }
 
-    /// - Parameter names: header names, or "1", "2", … with `--no-header`.
+    /// - Parameters:
+    ///   - names: header names, or "1", "2", … with `--no-header`.
+    ///   - requireExactFields: an exact field name that is not a column is an error (a typo would
+    ///     otherwise leave a column unmasked); off for multi-table extracts, where one rules file
+    ///     serves tables with different columns.
     /// - Throws: `PlanError` when an exact field rule names no column, or every column is dropped.
-    public init(names: [String], rules: CompiledRules) throws {
+    public init(names: [String], rules: CompiledRules, requireExactFields: Bool = true) throws {
         var missing: [String] = []
-        for rule in rules.fields {
+        for rule in rules.fields where requireExactFields {
             if case .exact(let name) = rule.selector, !names.contains(name) {
                 missing.append("\(rules.path):\(rule.line): unknown column '\(name)' (the input has: \(names.joined(separator: ", ")))")
             }

@@ -10,7 +10,8 @@ import MaskRules
 /// Per-worker mutable state. Never shared between threads.
 public final class MaskScratch {
     public let match = MatchScratch()
-    var detections: [Detection] = []
+    /// The detections of the last `ValueMasker.detect` call.
+    public internal(set) var detections: [Detection] = []
     var normalized: [UInt8] = []
     var decoded: [UInt8] = []
     var replacement: [UInt8] = []
@@ -195,10 +196,12 @@ public struct ValueMasker: Sendable {
                 if detector.validators.allSatisfy({ $0.accepts(matched) }) {
                     scratch.detections.append(Detection(range: range, detector: index))
                     statistics.detectorMatches[index] += 1
+                    offset = range.upperBound
                 } else {
+                    // A declined candidate may hide a valid match that starts inside it.
                     statistics.detectorRejections[index] += 1
+                    offset = range.lowerBound + 1
                 }
-                offset = range.upperBound
             }
         }
         if scratch.detections.count > 1 {

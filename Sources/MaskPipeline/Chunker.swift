@@ -20,7 +20,7 @@ public struct OversizedRecord: Error, Sendable {
 /// only at quotes and line feeds, so it costs little next to the masking it feeds; a record is
 /// never split, and one larger than `maxRecordSize` stops the run instead of growing memory.
 public final class Chunker: @unchecked Sendable {
-    private let source: InputSource
+    private let source: any ByteSource
     private let framing: RecordFraming
     private let targetSize: Int
     private let maxRecordSize: Int
@@ -29,7 +29,7 @@ public final class Chunker: @unchecked Sendable {
     private var sequence = 0
     private var endOfInput = false
 
-    public init(source: InputSource, framing: RecordFraming, targetSize: Int, maxRecordSize: Int) {
+    public init(source: any ByteSource, framing: RecordFraming, targetSize: Int, maxRecordSize: Int) {
         self.source = source
         self.framing = framing
         self.targetSize = max(targetSize, 1)

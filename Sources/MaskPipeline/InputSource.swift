@@ -15,9 +15,20 @@ public struct IOFailure: Error, Sendable, CustomStringConvertible {
 /// The reader of a closed pipe went away (`mask … | head`): end quietly.
 public struct BrokenPipe: Error, Sendable {}
 
+/// Where a job's bytes come from: a file or stdin (`InputSource`), or a PostgreSQL COPY
+/// (`CopySource`). The chunker only ever asks for more bytes.
+public protocol ByteSource: AnyObject {
+    /// The name used in messages and manifests (never holds a password).
+    var name: String { get }
+    /// Appends up to `limit` bytes to `buffer`; returns 0 only at the end of input.
+    func read(into buffer: inout [UInt8], limit: Int) throws -> Int
+    /// Bytes read from the underlying source before decompression (nil when not compressed).
+    var compressedBytesRead: Int? { get }
+}
+
 /// A byte stream from stdin or a file, transparently gunzipped when it starts with the gzip
 /// magic number (so `.gz` inputs need no flag and misnamed files still work).
-public final class InputSource: @unchecked Sendable {
+public final class InputSource: ByteSource, @unchecked Sendable {
     public let name: String
     private let descriptor: Int32
     private let ownsDescriptor: Bool
@@ -30,6 +41,7 @@ public final class InputSource: @unchecked Sendable {
     /// Bytes read from the underlying file (compressed size for gzip input).
     public private(set) var rawBytesRead = 0
     public private(set) var isGzip = false
+    public var compressedBytesRead: Int? { isGzip ? rawBytesRead : nil }
 
     /// - Parameter path: a file, or `nil`/`-` for standard input.
     public init(path: String?) throws {

@@ -40,6 +40,8 @@ public struct JobOptions: Sendable {
     public var rejectsPath: String?
     public var reportPath: String?
     public var showProgress = false
+    /// Exact field names in the rules must be columns of the input (see `CSVColumnPlan`).
+    public var requireExactFields = true
     /// Called with a line for the user on stderr (warnings, summary).
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -77,10 +79,15 @@ public struct MaskJob {
         self.options = options
     }
 
-    public func run() throws -> JobResult {
+    /// - Parameter source: where the bytes come from; `options.input` (a file or stdin) when nil.
+    public func run(source given: (any ByteSource)? = nil) throws -> JobResult {
         let started = Date()
-        let source: InputSource
-        do { source = try InputSource(path: options.input) } catch let error as IOFailure { throw JobFailure.io(error.description) }
+        let source: any ByteSource
+        if let given {
+            source = given
+        } else {
+            do { source = try InputSource(path: options.input) } catch let error as IOFailure { throw JobFailure.io(error.description) }
+        }
         let inputName = source.name
         let chunker = Chunker(
             source: source, framing: options.format == .csv ? .csv : .lines,
@@ -188,7 +195,7 @@ public struct MaskJob {
         let formatter = ISO8601DateFormatter()
         let manifest = Manifest(
             version: MaskVersion.current, status: "succeeded", input: inputName, format: options.format.rawValue,
-            inputBytes: chunker.offset, inputCompressedBytes: source.isGzip ? source.rawBytesRead : nil,
+            inputBytes: chunker.offset, inputCompressedBytes: source.compressedBytesRead,
             recordsIn: statistics.recordsIn, recordsOut: statistics.recordsOut, recordsRejected: statistics.recordsRejected,
             outputBytes: parts.reduce(0) { $0 + $1.bytes }, parts: parts,
             rules: .init(path: rules.path, fingerprint: rules.fingerprint), keyID: hasher?.keyID,
@@ -220,7 +227,18 @@ public struct MaskJob {
     {
         switch options.format {
         case .jsonl:
-            throw JobFailure.usage("--format jsonl is not available yet")
+            // No header; a UTF-8 byte order mark, if the input starts with one, is carried like
+            // a header (it starts every output part and the rejects file) instead of failing the
+            // first record.
+            let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+            let first = try chunker.takePrefix { buffer -> Int? in buffer.count >= 3 ? (buffer.starts(with: bom) ? 3 : 0) : nil }
+            var header: [UInt8] = []
+            if let first {
+                if first == bom { header = bom } else if !first.isEmpty { chunker.pushBack(first) }
+            }
+            // Field rules are paths that need not occur in every record: no unknown-field check.
+            let masker = JSONLChunkMasker(values: values, maxRecordSize: options.maxRecordSize, collectRejects: options.rejectsPath != nil)
+            return (masker, header, masker.fieldNames, masker.policies)
         case .csv:
             let tokenizer = CSVTokenizer(dialect: options.dialect)
             var fields: [CSVField] = []
@@ -257,7 +275,7 @@ public struct MaskJob {
                 names = fields.indices.map { String($0 + 1) }
             }
             let plan: CSVColumnPlan
-            do { plan = try CSVColumnPlan(names: names, rules: rules) } catch let error as PlanError { throw JobFailure.usage(error.description) }
+            do { plan = try CSVColumnPlan(names: names, rules: rules, requireExactFields: options.requireExactFields) } catch let error as PlanError { throw JobFailure.usage(error.description) }
             let masker = CSVChunkMasker(plan: plan, values: values, dialect: options.dialect, maxRecordSize: options.maxRecordSize, collectRejects: options.rejectsPath != nil)
             var header: [UInt8] = Array(first[0..<bomLength])
             if options.dialect.hasHeader {

@@ -148,6 +148,7 @@ struct Context {
         var fields: [FieldRule] = []
         if let fieldsNode, let pairs = mapping(fieldsNode, "fields") {
             for (name, keyNode, value) in pairs {
+                if let problem = FieldPath.problem(in: name) { fail(keyNode, "fields.\(name): \(problem)") }
                 guard let policy = compilePolicy(value, "fields.\(name)", detectors: detectors) else { continue }
                 let selector: FieldSelector = name.contains("*") ? .glob(name) : .exact(name)
                 fields.append(FieldRule(selector: selector, policy: policy, line: keyNode.mark?.line ?? 0))
@@ -269,7 +270,7 @@ struct Context {
     }
 
     mutating func compileValidators(_ node: Node, _ what: String) -> [Validator] {
-        guard let pairs = mapping(node, what, allowed: ["digits", "luhn"]) else { return [] }
+        guard let pairs = mapping(node, what, allowed: ["digits", "luhn", "phone"]) else { return [] }
         var validators: [Validator] = []
         for (key, _, value) in pairs {
             switch key {
@@ -283,6 +284,10 @@ struct Context {
             case "luhn":
                 if value.bool == true { validators.append(.luhn) } else if value.bool == nil {
                     fail(value, "\(what).luhn must be true or false")
+                }
+            case "phone":
+                if value.bool == true { validators.append(.phone) } else if value.bool == nil {
+                    fail(value, "\(what).phone must be true or false")
                 }
             default: break
             }

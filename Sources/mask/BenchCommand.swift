@@ -50,6 +50,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Write the synthetic input to this file and exit (the generator the benchmarks use).")
     var emit: String?
 
+    @Flag(name: .long, help: "Micro-benchmarks of the hot kernels (tokenizer, framing, each detector, HMAC, deflate, gunzip) on a CSV input.")
+    var micro = false
+
     func validate() throws {
         if rules.isEmpty && emit == nil { throw ValidationError("give at least one --rules") }
         if emit != nil && synthetic == nil { throw ValidationError("--emit needs --synthetic") }
@@ -83,6 +86,20 @@ struct Bench: ParsableCommand {
             } else {
                 bytes = try InputLoader.load(input!)
                 name = input!
+            }
+            if micro {
+                let compiled = try RulesLoader.load(path: rules[0])
+                let results = MicroBench.run(rules: compiled, csv: bytes, repeats: iterations)
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    print(String(decoding: try encoder.encode(results), as: UTF8.self))
+                } else {
+                    for result in results {
+                        print(BenchTable.pad(result.kernel, 40) + String(format: "%12.1f %@", result.median, result.unit as NSString))
+                    }
+                }
+                return
             }
             var options = BenchOptions(input: bytes, inputName: name, format: chosenFormat)
             options.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount

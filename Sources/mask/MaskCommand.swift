@@ -37,7 +37,7 @@ struct Mask: ParsableCommand {
             Exit codes: 0 done, 1 data error (malformed input), 2 usage or rules error, 3 I/O error.
             """,
         version: MaskVersion.current,
-        subcommands: [Pipe.self, Rules.self, Bench.self],
+        subcommands: [Pipe.self, Rules.self, Bench.self, Extract.self, Ledger.self],
         defaultSubcommand: Pipe.self)
 }
 

@@ -62,6 +62,8 @@ struct Pipe: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No summary on stderr.")
     var quiet = false
 
+    @OptionGroup var ledgerOptions: LedgerOptions
+
     func validate() throws {
         guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
         guard ["gzip", "none"].contains(compress) else { throw ValidationError("--compress must be gzip or none") }
@@ -107,7 +109,23 @@ struct Pipe: ParsableCommand {
             if output == nil && options.compress && isatty(STDOUT_FILENO) != 0 {
                 throw JobFailure.usage("refusing to write gzip data to a terminal; redirect stdout or use --output DIR")
             }
-            let result = try MaskJob(rules: compiled, hasher: hasher, options: options).run()
+            let ledger = try ledgerOptions.start(command: "mask run", rulesFingerprint: compiled.fingerprint, keyID: hasher?.keyID)
+            let result: JobResult
+            do {
+                result = try MaskJob(rules: compiled, hasher: hasher, options: options).run()
+            } catch {
+                finishLedger(ledger, .init(status: "failed", recordsIn: 0, recordsOut: 0, bytesIn: 0, bytesOut: 0, detectorCounts: [:], error: "\(error)"))
+                throw error
+            }
+            let manifest = result.manifest
+            finishLedger(ledger, .init(
+                status: "succeeded", recordsIn: manifest.recordsIn, recordsOut: manifest.recordsOut, bytesIn: manifest.inputBytes,
+                bytesOut: manifest.outputBytes, detectorCounts: Dictionary(manifest.detectors.map { ($0.id, $0.matches) }, uniquingKeysWith: +),
+                error: nil))
+            if let (opened, id) = ledger {
+                try? opened.recordItem(id, .init(item: manifest.input, inputIdentity: nil, output: output ?? "<stdout>", records: manifest.recordsOut,
+                                                 bytesOut: manifest.outputBytes, status: "succeeded", error: nil))
+            }
             if !quiet && (output != nil || isatty(STDERR_FILENO) != 0) {
                 printNote(Summary.line(result.manifest, output: output))
             }

@@ -1,0 +1,594 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MaskCore
+import MaskRules
+
+/// Masks line-aligned chunks of JSONL (NDJSON): one JSON object (or array) per line.
+///
+/// Each line is walked once by `JSONScanner`; the masker tracks the path of every value (see
+/// `FieldPath` for the syntax rules use), applies the policy of the closest rule (or `default`),
+/// and splices replacements into the original bytes. Everything it does not change is copied
+/// verbatim and in bulk, runs of untouched lines included: key order, whitespace, number
+/// spelling, escapes in untouched strings, CRLF line ends.
+///
+/// What each policy does, by value type:
+///
+/// | policy                   | string                           | number, true, false   | null       | object / array                    |
+/// |--------------------------|----------------------------------|-----------------------|------------|-----------------------------------|
+/// | `keep`                   | kept                             | kept                  | kept       | rules apply inside                 |
+/// | `scan` (and `default`)   | detections replaced              | kept                  | kept       | rules apply inside                 |
+/// | `hash`, `redact`, `mask` | replaced by a string             | the literal text (`42`, `true`) is hashed/redacted/masked and written as a string | kept | the policy applies to every leaf inside |
+/// | `null`                   | `null`                           | `null`                | kept       | the whole value becomes `null`     |
+/// | `drop`                   | key and value removed            | key and value removed | removed    | key and whole value removed        |
+///
+/// "Rules apply inside" means a rule naming an inner path wins over the one naming the
+/// container (`contact: redact` with `contact.id: keep` keeps `contact.id`); `drop` and `null`
+/// act on the whole value, so nothing inside them is looked at. `drop` of an array element
+/// removes the element. Commas are kept right whichever members go (first, middle, last, all).
+/// Values are decoded (escapes, `\uXXXX`, surrogate pairs) before detection and hashing, and a
+/// replacement is re-encoded as a JSON string (`JSONString.appendQuoted`). Keys are never masked.
+/// Empty strings stay empty, as in CSV.
+///
+/// Lines holding only whitespace pass through unchanged and are not counted as records. A line
+/// that is not one complete JSON object or array (see `JSONScanner` for what is checked, and for
+/// the nesting limit of 64) is a malformed record: reported with the reason and the byte
+/// offset within the line, and with `collectRejects` written to the rejects masked by a raw
+/// scan with every detector.
+///
+/// Statistics: `fieldChanges` has one slot per `rules.fields` entry (values that rule changed,
+/// nulled or dropped), then one for the default policy.
+public struct JSONLChunkMasker: Sendable {
+    public let values: ValueMasker
+    public let maxRecordSize: Int
+    /// Write malformed records, masked, to rejects instead of only reporting them.
+    public let collectRejects: Bool
+    /// The name of each statistics slot: the rules' field paths, then `(default)`.
+    public let fieldNames: [String]
+    /// The policy of each statistics slot.
+    public let policies: [FieldPolicy]
+    let programs: [PolicyProgram]
+    let kinds: [PolicyProgram.Kind]
+    let matcher: FieldPathMatcher
+
+    public init(values: ValueMasker, maxRecordSize: Int, collectRejects: Bool) {
+        self.values = values
+        self.maxRecordSize = maxRecordSize
+        self.collectRejects = collectRejects
+        let rules = values.rules
+        fieldNames = rules.fields.map(\.selector.description) + ["(default)"]
+        policies = rules.fields.map(\.policy) + [rules.defaultPolicy]
+        programs = policies.map(PolicyProgram.init)
+        kinds = programs.map(\.kind)
+        matcher = FieldPathMatcher(rules: rules)
+    }
+
+    /// Masks every line of `chunk`, which starts at a line start and ends after a line feed
+    /// (or at the end of input).
+    public func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk {
+        var state = LineMasker(masker: self, chunk: chunk, scratch: scratch)
+        defer { state.release() }
+        var problems: [ChunkProblem] = []
+        var rejects: [UInt8] = []
+        guard let base = chunk.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            return MaskedChunk(output: [], statistics: state.statistics, problems: [], rejects: [])
+        }
+        let count = chunk.count
+        var position = 0
+        var recordIndex = 0
+        while position < count {
+            let lineStart = position
+            let contentEnd: Int
+            if let found = memchr(base + position, 0x0A, count - position) {
+                contentEnd = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                position = contentEnd + 1
+            } else {
+                contentEnd = count
+                position = count
+            }
+            // A line of whitespace only is no record: it stays in the pending copy.
+            var first = lineStart
+            while first < contentEnd && (base[first] == 0x20 || base[first] == 0x09 || base[first] == 0x0D) { first += 1 }
+            if first == contentEnd { continue }
+
+            recordIndex += 1
+            state.statistics.recordsIn += 1
+            let kind: DataError.Kind
+            let detail: String
+            if position - lineStart > maxRecordSize {
+                kind = .recordTooLarge
+                detail = "\(position - lineStart) bytes, limit \(maxRecordSize)"
+            } else {
+                let outputMark = state.output.count
+                let copyMark = state.copyFrom
+                guard let error = state.maskLine(from: lineStart, to: contentEnd) else {
+                    state.statistics.recordsOut += 1
+                    state.commitLineStatistics()
+                    continue
+                }
+                // Undo whatever the line already spliced: it is reported, not written.
+                state.output.removeLast(state.output.count - outputMark)
+                state.copyFrom = copyMark
+                state.discardLineStatistics()
+                kind = .invalidJSON
+                detail = error.description
+            }
+            state.skip(lineStart, to: position)
+            problems.append(ChunkProblem(kind: kind, detail: detail, recordInChunk: recordIndex, offsetInChunk: lineStart))
+            if collectRejects {
+                state.statistics.recordsRejected += 1
+                values.scanRaw(UnsafeRawBufferPointer(rebasing: chunk[lineStart..<position]), scratch: scratch, into: &rejects)
+            }
+        }
+        state.skip(count, to: count)
+        return MaskedChunk(output: state.output, statistics: state.statistics, problems: problems, rejects: rejects)
+    }
+}
+
+extension JSONLChunkMasker: ChunkMasking {}
+
+/// One open object or array of the line being masked.
+struct JSONFrame {
+    /// Path node of the container.
+    var node: Int32 = 0
+    var isObject = true
+    /// Arrays: the path node and slot of the elements.
+    var elementNode: Int32 = 0
+    var elementSlot: Int32 = 0
+    /// The current member (key) or element: where it starts, its path node and slot.
+    var memberStart = 0
+    var memberNode: Int32 = 0
+    var memberSlot: Int32 = 0
+    /// For `drop`: whether a member was kept / dropped so far, and where the last one ended.
+    var keptAny = false
+    var droppedAny = false
+    var lastKeptEnd = 0
+    var lastDropEnd = 0
+}
+
+/// The state of masking one chunk: the output spliced so far and the walk of the current line.
+struct LineMasker {
+    let values: ValueMasker
+    let programs: [Unmanaged<PolicyProgram>]
+    let kinds: [PolicyProgram.Kind]
+    let defaultSlot: Int32
+    let chunk: UnsafeRawBufferPointer
+    let scratch: MaskScratch
+    let paths: PathTable
+    let frames: UnsafeMutablePointer<JSONFrame>
+    var output: [UInt8] = []
+    /// Input bytes before this offset are in `output` already or deliberately left out.
+    var copyFrom = 0
+    var statistics: MaskStatistics
+    /// Counts of the current line, added to `statistics` only if the line turns out valid.
+    var line: MaskStatistics
+    var lineDirty = false
+    var keyBuffer: [UInt8] = []
+
+    init(masker: JSONLChunkMasker, chunk: UnsafeRawBufferPointer, scratch: MaskScratch) {
+        values = masker.values
+        programs = masker.programs.map { Unmanaged.passUnretained($0) }
+        kinds = masker.kinds
+        defaultSlot = Int32(masker.programs.count - 1)
+        self.chunk = chunk
+        self.scratch = scratch
+        paths = PathTable(matcher: masker.matcher, defaultSlot: defaultSlot)
+        frames = .allocate(capacity: JSONScanner.maximumDepth + 1)
+        frames.initialize(repeating: JSONFrame(), count: JSONScanner.maximumDepth + 1)
+        output.reserveCapacity(chunk.count + chunk.count / 8)
+        statistics = MaskStatistics(detectors: masker.values.rules.detectors.count, fields: masker.programs.count)
+        line = statistics
+    }
+
+    func release() {
+        frames.deallocate()
+    }
+
+    /// Copies the pending input up to `from`, then leaves out `from..<to`.
+    @inline(__always)
+    mutating func skip(_ from: Int, to: Int) {
+        if from > copyFrom { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[copyFrom..<from])) }
+        if to > copyFrom { copyFrom = to }
+    }
+
+    mutating func commitLineStatistics() {
+        guard lineDirty else { return }
+        for index in line.detectorMatches.indices where line.detectorMatches[index] != 0 {
+            statistics.detectorMatches[index] += line.detectorMatches[index]
+            line.detectorMatches[index] = 0
+        }
+        for index in line.detectorRejections.indices where line.detectorRejections[index] != 0 {
+            statistics.detectorRejections[index] += line.detectorRejections[index]
+            line.detectorRejections[index] = 0
+        }
+        for index in line.fieldChanges.indices where line.fieldChanges[index] != 0 {
+            statistics.fieldChanges[index] += line.fieldChanges[index]
+            line.fieldChanges[index] = 0
+        }
+        lineDirty = false
+    }
+
+    mutating func discardLineStatistics() {
+        guard lineDirty else { return }
+        for index in line.detectorMatches.indices { line.detectorMatches[index] = 0 }
+        for index in line.detectorRejections.indices { line.detectorRejections[index] = 0 }
+        for index in line.fieldChanges.indices { line.fieldChanges[index] = 0 }
+        lineDirty = false
+    }
+
+    @inline(__always)
+    mutating func countChange(_ slot: Int32) {
+        line.fieldChanges[Int(slot)] += 1
+        lineDirty = true
+    }
+
+    /// Masks one line (`start..<end`, line feed excluded), splicing into `output`.
+    /// - Returns: the syntax error that makes the line a malformed record, or nil.
+    mutating func maskLine(from start: Int, to end: Int) -> JSONSyntaxError? {
+        var scanner = JSONScanner(chunk, start: start, end: end)
+        // Inside a container under `drop` or `null`: its depth, and where it started.
+        var suppressDepth = 0
+        var suppressStart = 0
+        while true {
+            let token = scanner.next()
+            switch token {
+            case .end:
+                return nil
+            case .error:
+                return scanner.error
+            case .key:
+                if suppressDepth > 0 { continue }
+                let depth = scanner.depth
+                let keyStart = scanner.tokenStart
+                if !frames[depth].keptAny && frames[depth].droppedAny {
+                    // Every member so far was dropped: the comma after the last one goes too.
+                    skip(frames[depth].lastDropEnd, to: keyStart)
+                }
+                frames[depth].memberStart = keyStart
+                let content = UnsafeRawBufferPointer(rebasing: chunk[(keyStart + 1)..<(scanner.tokenEnd - 1)])
+                let node: Int32
+                if scanner.tokenHasEscapes {
+                    keyBuffer.removeAll(keepingCapacity: true)
+                    JSONString.decode(content, into: &keyBuffer)
+                    node = keyBuffer.withUnsafeBytes { paths.child(of: frames[depth].node, key: $0) }
+                } else {
+                    node = paths.child(of: frames[depth].node, key: content)
+                }
+                frames[depth].memberNode = node
+                frames[depth].memberSlot = paths.slot(of: node)
+            case .objectStart, .arrayStart:
+                if suppressDepth > 0 { continue }
+                let depth = scanner.depth
+                var frame = JSONFrame()
+                frame.isObject = token == .objectStart
+                if depth > 1 {
+                    beginValue(in: depth - 1, at: scanner.tokenStart)
+                    let kind = kinds[Int(frames[depth - 1].memberSlot)]
+                    if kind == .drop || kind == .null {
+                        suppressDepth = depth
+                        suppressStart = scanner.tokenStart
+                        continue
+                    }
+                    frame.node = frames[depth - 1].memberNode
+                }
+                if !frame.isObject {
+                    frame.elementNode = paths.element(of: frame.node)
+                    frame.elementSlot = paths.slot(of: frame.elementNode)
+                }
+                frames[depth] = frame
+            case .objectEnd, .arrayEnd:
+                let depth = scanner.depth  // the closed container's parent
+                if suppressDepth > 0 {
+                    guard depth + 1 == suppressDepth else { continue }
+                    suppressDepth = 0
+                    let slot = frames[depth].memberSlot
+                    countChange(slot)
+                    if kinds[Int(slot)] == .null {
+                        skip(suppressStart, to: scanner.tokenEnd)
+                        output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+                        endValue(in: depth, at: scanner.tokenEnd, dropped: false)
+                    } else {
+                        endValue(in: depth, at: scanner.tokenEnd, dropped: true)
+                    }
+                    continue
+                }
+                if depth > 0 { endValue(in: depth, at: scanner.tokenEnd, dropped: false) }
+            case .string, .number, .trueLiteral, .falseLiteral, .nullLiteral:
+                if suppressDepth > 0 { continue }
+                let depth = scanner.depth
+                let valueStart = scanner.tokenStart
+                let valueEnd = scanner.tokenEnd
+                beginValue(in: depth, at: valueStart)
+                let slot = frames[depth].memberSlot
+                let kind = kinds[Int(slot)]
+                switch kind {
+                case .keep:
+                    break
+                case .drop:
+                    countChange(slot)
+                    endValue(in: depth, at: valueEnd, dropped: true)
+                    continue
+                case .null:
+                    if token != .nullLiteral {
+                        skip(valueStart, to: valueEnd)
+                        output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+                        countChange(slot)
+                    }
+                default:
+                    if token == .string {
+                        let content = UnsafeRawBufferPointer(rebasing: chunk[(valueStart + 1)..<(valueEnd - 1)])
+                        if scanner.tokenHasEscapes {
+                            scratch.decoded.removeAll(keepingCapacity: true)
+                            JSONString.decode(content, into: &scratch.decoded)
+                            let replaced = scratch.decoded.withUnsafeBytes { apply(slot, to: $0) }
+                            if replaced { splice(slot, valueStart, valueEnd) }
+                        } else if apply(slot, to: content) {
+                            splice(slot, valueStart, valueEnd)
+                        }
+                    } else if token != .nullLiteral && kind != .scan {
+                        // hash / redact / mask of a number or boolean: its literal text, as a string.
+                        if apply(slot, to: UnsafeRawBufferPointer(rebasing: chunk[valueStart..<valueEnd])) {
+                            splice(slot, valueStart, valueEnd)
+                        }
+                    }
+                }
+                endValue(in: depth, at: valueEnd, dropped: false)
+            }
+        }
+    }
+
+    /// Applies the slot's policy to a decoded value; true when `scratch.replacement` replaces it.
+    @inline(__always)
+    mutating func apply(_ slot: Int32, to value: UnsafeRawBufferPointer) -> Bool {
+        lineDirty = true
+        // Unmanaged: the masker holds the programs for the whole chunk, so no retain per value.
+        return programs[Int(slot)]._withUnsafeGuaranteedRef {
+            values.apply($0, to: value, scratch: scratch, statistics: &line)
+        } == .replaced
+    }
+
+    /// Writes `scratch.replacement` as a JSON string in place of `start..<end`.
+    @inline(__always)
+    mutating func splice(_ slot: Int32, _ start: Int, _ end: Int) {
+        skip(start, to: end)
+        scratch.replacement.withUnsafeBytes { JSONString.appendQuoted($0, to: &output) }
+        countChange(slot)
+    }
+
+    /// A value starts in the container at `depth`: in an array, that starts a new element.
+    @inline(__always)
+    mutating func beginValue(in depth: Int, at start: Int) {
+        guard !frames[depth].isObject else { return }
+        if !frames[depth].keptAny && frames[depth].droppedAny {
+            skip(frames[depth].lastDropEnd, to: start)
+        }
+        frames[depth].memberStart = start
+        frames[depth].memberNode = frames[depth].elementNode
+        frames[depth].memberSlot = frames[depth].elementSlot
+    }
+
+    /// The current member (or element) of the container at `depth` ends at `end`.
+    ///
+    /// A dropped member takes the comma before it (from the end of the last kept member), or,
+    /// when no member was kept yet, the comma after it (removed when the next member starts).
+    @inline(__always)
+    mutating func endValue(in depth: Int, at end: Int, dropped: Bool) {
+        if dropped {
+            skip(frames[depth].keptAny ? frames[depth].lastKeptEnd : frames[depth].memberStart, to: end)
+            frames[depth].droppedAny = true
+            frames[depth].lastDropEnd = end
+        } else {
+            frames[depth].keptAny = true
+            frames[depth].lastKeptEnd = end
+        }
+    }
+}
+
+/// The paths seen in one chunk, as a tree of nodes (node 0 is the top level), each with the
+/// statistics slot (= policy) resolved once when the path is first seen.
+///
+/// Lookups are what the hot loop pays per key, so they are cheap in the common case: records of
+/// one extract list their keys in the same order, so the child after the one found last is tried
+/// first (one short compare); otherwise a hash table over (parent, key) answers, so even objects
+/// used as maps with many distinct keys cost O(1) per key. Keys are stored once each; a node's
+/// full path text is rendered only when the node is created.
+///
+/// Nodes and keys live in manually grown buffers: the lookups run a few times per record, and
+/// array bounds and uniqueness checks were a visible share of them.
+final class PathTable {
+    struct Node {
+        var parent: Int32
+        var isElement: Bool
+        var slot: Int32
+        var keyStart: Int32
+        var keyLength: Int32
+        var hash: UInt64
+        var firstChild: Int32 = -1
+        var lastChild: Int32 = -1
+        var nextSibling: Int32 = -1
+        var hint: Int32 = -1
+        var elementChild: Int32 = -1
+    }
+
+    let matcher: FieldPathMatcher
+    let defaultSlot: Int32
+    private var nodes: UnsafeMutablePointer<Node>
+    private var nodeCount = 0
+    private var nodeCapacity = 64
+    private var keys: UnsafeMutablePointer<UInt8>
+    private var keyCount = 0
+    private var keyCapacity = 1024
+    private var buckets: [Int32]
+    private var entries = 0
+    private var path: [UInt8] = []
+    private var chain: [Int32] = []
+
+    init(matcher: FieldPathMatcher, defaultSlot: Int32) {
+        self.matcher = matcher
+        self.defaultSlot = defaultSlot
+        nodes = .allocate(capacity: nodeCapacity)
+        keys = .allocate(capacity: keyCapacity)
+        buckets = Array(repeating: -1, count: 64)
+        append(Node(parent: -1, isElement: false, slot: defaultSlot, keyStart: 0, keyLength: 0, hash: 0))
+    }
+
+    deinit {
+        nodes.deallocate()
+        keys.deallocate()
+    }
+
+    @inline(__always)
+    func slot(of node: Int32) -> Int32 { nodes[Int(node)].slot }
+
+    private func append(_ node: Node) {
+        if nodeCount == nodeCapacity {
+            let grown = UnsafeMutablePointer<Node>.allocate(capacity: nodeCapacity * 2)
+            grown.moveInitialize(from: nodes, count: nodeCount)
+            nodes.deallocate()
+            nodes = grown
+            nodeCapacity *= 2
+        }
+        (nodes + nodeCount).initialize(to: node)
+        nodeCount += 1
+    }
+
+    /// The node of the array elements under `parent`.
+    func element(of parent: Int32) -> Int32 {
+        let existing = nodes[Int(parent)].elementChild
+        if existing >= 0 { return existing }
+        let node = Int32(nodeCount)
+        append(Node(parent: parent, isElement: true, slot: defaultSlot, keyStart: 0, keyLength: 0, hash: 0))
+        nodes[Int(parent)].elementChild = node
+        resolve(node)
+        return node
+    }
+
+    /// The node of key `key` (decoded) in the object at `parent`.
+    @inline(__always)
+    func child(of parent: Int32, key: UnsafeRawBufferPointer) -> Int32 {
+        let owner = nodes + Int(parent)
+        let hint = owner.pointee.hint
+        var candidate = hint >= 0 ? nodes[Int(hint)].nextSibling : -1
+        if candidate < 0 { candidate = owner.pointee.firstChild }
+        if candidate >= 0 && keyEquals(candidate, key) {
+            owner.pointee.hint = candidate
+            return candidate
+        }
+        return lookUp(parent, key)
+    }
+
+    private func lookUp(_ parent: Int32, _ key: UnsafeRawBufferPointer) -> Int32 {
+        let hash = Self.hash(key, parent: parent)
+        let mask = buckets.count - 1
+        var bucket = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let found = buckets[bucket]
+            if found < 0 { break }
+            if nodes[Int(found)].hash == hash && nodes[Int(found)].parent == parent && keyEquals(found, key) {
+                nodes[Int(parent)].hint = found
+                return found
+            }
+            bucket = (bucket + 1) & mask
+        }
+        if keyCount + key.count > keyCapacity {
+            let capacity = max(keyCapacity * 2, keyCount + key.count)
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            grown.initialize(from: keys, count: keyCount)
+            keys.deallocate()
+            keys = grown
+            keyCapacity = capacity
+        }
+        if let source = key.baseAddress { (keys + keyCount).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: key.count) }
+        let node = Int32(nodeCount)
+        append(Node(
+            parent: parent, isElement: false, slot: defaultSlot, keyStart: Int32(keyCount), keyLength: Int32(key.count),
+            hash: hash))
+        keyCount += key.count
+        buckets[bucket] = node
+        entries += 1
+        let owner = nodes + Int(parent)
+        if owner.pointee.lastChild >= 0 {
+            nodes[Int(owner.pointee.lastChild)].nextSibling = node
+        } else {
+            owner.pointee.firstChild = node
+        }
+        owner.pointee.lastChild = node
+        owner.pointee.hint = node
+        if entries * 2 > buckets.count { rehash() }
+        resolve(node)
+        return node
+    }
+
+    @inline(__always)
+    private func keyEquals(_ node: Int32, _ key: UnsafeRawBufferPointer) -> Bool {
+        let entry = nodes + Int(node)
+        let count = key.count
+        guard Int(entry.pointee.keyLength) == count else { return false }
+        guard count > 0 else { return true }
+        let stored = UnsafeRawPointer(keys + Int(entry.pointee.keyStart))
+        let given = key.baseAddress!
+        if count <= 8 {
+            // Keys are short: compare them as one or two overlapping loads, not through memcmp.
+            if count >= 4 {
+                return stored.loadUnaligned(as: UInt32.self) == given.loadUnaligned(as: UInt32.self)
+                    && stored.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+                        == given.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            }
+            var index = 0
+            while index < count {
+                if stored.load(fromByteOffset: index, as: UInt8.self) != given.load(fromByteOffset: index, as: UInt8.self) { return false }
+                index += 1
+            }
+            return true
+        }
+        if count <= 16 {
+            return stored.loadUnaligned(as: UInt64.self) == given.loadUnaligned(as: UInt64.self)
+                && stored.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                    == given.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        }
+        return memcmp(stored, given, count) == 0
+    }
+
+    private static func hash(_ key: UnsafeRawBufferPointer, parent: Int32) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ UInt64(UInt32(bitPattern: parent))
+        for byte in key { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return (hash ^ (hash >> 29)) &* 0x9E37_79B9_7F4A_7C15
+    }
+
+    private func rehash() {
+        buckets = Array(repeating: -1, count: buckets.count * 2)
+        let mask = buckets.count - 1
+        for index in 1..<nodeCount where !nodes[index].isElement {
+            var bucket = Int(truncatingIfNeeded: nodes[index].hash) & mask
+            while buckets[bucket] >= 0 { bucket = (bucket + 1) & mask }
+            buckets[bucket] = Int32(index)
+        }
+    }
+
+    /// Sets the node's slot: the rule naming its path, else its parent's rule, else the default.
+    private func resolve(_ node: Int32) {
+        chain.removeAll(keepingCapacity: true)
+        var cursor = node
+        while cursor > 0 {
+            chain.append(cursor)
+            cursor = nodes[Int(cursor)].parent
+        }
+        path.removeAll(keepingCapacity: true)
+        for index in chain.reversed() {
+            let entry = nodes[Int(index)]
+            if entry.isElement {
+                path.append(contentsOf: [0x5B, 0x5D])
+            } else {
+                if !path.isEmpty { path.append(0x2E) }
+                path.append(contentsOf: UnsafeBufferPointer(start: keys + Int(entry.keyStart), count: Int(entry.keyLength)))
+            }
+        }
+        if let rule = matcher.ruleIndex(forPath: path) {
+            nodes[Int(node)].slot = Int32(rule)
+        } else {
+            nodes[Int(node)].slot = nodes[Int(nodes[Int(node)].parent)].slot
+        }
+    }
+}

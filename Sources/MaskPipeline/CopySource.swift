@@ -1,0 +1,23 @@
+import MaskPostgres
+
+/// The bytes of a PostgreSQL `COPY (…) TO STDOUT WITH (FORMAT csv, HEADER)`, fed straight into the
+/// CSV engine as they arrive.
+public final class CopySource: ByteSource, @unchecked Sendable {
+    public let name: String
+    private let stream: CopyOutStream
+
+    public init(name: String, stream: CopyOutStream) {
+        self.name = name
+        self.stream = stream
+    }
+
+    public var compressedBytesRead: Int? { nil }
+
+    public func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
+        do {
+            return try stream.read(into: &buffer, limit: limit)
+        } catch let error as PostgresError {
+            throw IOFailure("\(name): \(error)")
+        }
+    }
+}

@@ -1,0 +1,169 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import MaskEngine
+import MaskPostgres
+import MaskRules
+
+/// What `mask extract` copies out of PostgreSQL.
+public enum ExtractSelection: Sendable {
+    case table(String)
+    case query(String)
+    /// Every base table of a schema, or only `include`, or all but `exclude`.
+    case schema(String, include: [String], exclude: [String])
+}
+
+/// `mask extract`: PostgreSQL → COPY … TO STDOUT (CSV, HEADER) → the CSV engine → one folder of
+/// parts per table, then `_SUCCESS` once every table is done.
+///
+/// All tables are read in one `REPEATABLE READ, READ ONLY` transaction, so a multi-table extract is
+/// one consistent snapshot. Table folders are built in a hidden staging folder and renamed into
+/// place only after the last table succeeded: a failure at any point leaves no part visible.
+public struct ExtractJob {
+    public let url: String
+    public let selection: ExtractSelection
+    public let rules: CompiledRules
+    public let hasher: KeyedHasher?
+    /// Runtime options for each table's masking (output directory and input are set per table).
+    public let options: JobOptions
+    public let outputDirectory: String
+
+    public init(url: String, selection: ExtractSelection, rules: CompiledRules, hasher: KeyedHasher?, options: JobOptions, outputDirectory: String) {
+        self.url = url
+        self.selection = selection
+        self.rules = rules
+        self.hasher = hasher
+        self.options = options
+        self.outputDirectory = outputDirectory
+    }
+
+    public struct TableResult: Codable, Sendable {
+        public var name: String
+        public var folder: String
+        public var records: Int
+        public var outputBytes: Int
+        public var parts: Int
+    }
+
+    public struct Summary: Codable, Sendable {
+        public var source: String
+        public var tables: [TableResult]
+        public var snapshot: String
+        public var rulesFingerprint: String
+        public var keyID: String?
+        public var startedAt: String
+        public var finishedAt: String
+    }
+
+    public func run() throws -> Summary {
+        let started = Date()
+        let connection: PostgresConnection
+        do {
+            connection = try PostgresConnection(url: url)
+        } catch let error as PostgresError {
+            throw error.kind == .badURL ? JobFailure.usage(error.description) : JobFailure.io(error.description)
+        }
+        let staging = "\(outputDirectory)/.mask-staging-\(getpid())"
+        do {
+            try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+            if FileManager.default.fileExists(atPath: "\(outputDirectory)/_SUCCESS") && !options.overwrite {
+                throw JobFailure.usage("output directory \(outputDirectory) already holds a finished extract; use --overwrite to replace it")
+            }
+            try? FileManager.default.removeItem(atPath: staging)
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        } catch let failure as JobFailure {
+            throw failure
+        } catch {
+            throw JobFailure.io("cannot create \(staging): \(error.localizedDescription)")
+        }
+        do {
+            let results = try extractAll(connection: connection, staging: staging)
+            // Everything is masked: move table folders into place, then the summary, then _SUCCESS.
+            unlink("\(outputDirectory)/_SUCCESS")
+            for result in results {
+                let target = "\(outputDirectory)/\(result.folder)"
+                try? FileManager.default.removeItem(atPath: target)
+                guard rename("\(staging)/\(result.folder)", target) == 0 else {
+                    throw JobFailure.io("cannot move \(result.folder) into \(outputDirectory): \(String(cString: strerror(errno)))")
+                }
+            }
+            try? FileManager.default.removeItem(atPath: staging)
+            let formatter = ISO8601DateFormatter()
+            let summary = Summary(
+                source: connection.redactedURL, tables: results, snapshot: "repeatable read, read only",
+                rulesFingerprint: rules.fingerprint, keyID: hasher?.keyID,
+                startedAt: formatter.string(from: started), finishedAt: formatter.string(from: Date()))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            do {
+                try writeAtomically(Array(try encoder.encode(summary)) + [0x0A], to: "\(outputDirectory)/_extract.json")
+                try writeAtomically([], to: "\(outputDirectory)/_SUCCESS")
+            } catch {
+                throw JobFailure.io("\(error)")
+            }
+            return summary
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+    }
+
+    private func extractAll(connection: PostgresConnection, staging: String) throws -> [TableResult] {
+        do {
+            try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            var results: [TableResult] = []
+            for (folder, copySQL, label) in try plannedCopies(connection) {
+                var tableOptions = options
+                tableOptions.outputDirectory = "\(staging)/\(folder)"
+                tableOptions.input = nil
+                tableOptions.format = .csv
+                tableOptions.dialect = .init(delimiter: UInt8(ascii: ","), hasHeader: true)
+                if case .schema = selection { tableOptions.requireExactFields = false }
+                let stream = try connection.copyOut(copySQL)
+                let result = try MaskJob(rules: rules, hasher: hasher, options: tableOptions).run(source: CopySource(name: label, stream: stream))
+                results.append(TableResult(
+                    name: label, folder: folder, records: result.manifest.recordsOut,
+                    outputBytes: result.manifest.outputBytes, parts: result.manifest.parts.count))
+                options.log("extracted \(label): \(result.manifest.recordsOut) records")
+            }
+            try connection.query("COMMIT")
+            return results
+        } catch let error as PostgresError {
+            throw JobFailure.io(error.description)
+        }
+    }
+
+    /// (output folder, COPY statement, name for messages) for each table to extract.
+    private func plannedCopies(_ connection: PostgresConnection) throws -> [(String, String, String)] {
+        func copy(_ source: String) -> String { "COPY (\(source)) TO STDOUT WITH (FORMAT csv, HEADER)" }
+        func tableCopy(schema: String, table: String) -> (String, String, String) {
+            let qualified = "\(PostgresConnection.quoteIdentifier(schema)).\(PostgresConnection.quoteIdentifier(table))"
+            return ("\(schema).\(table)", copy("SELECT * FROM \(qualified)"), "\(schema).\(table)")
+        }
+        switch selection {
+        case .query(let sql):
+            return [("query", copy(sql), "query")]
+        case .table(let name):
+            let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+            let (schema, table) = parts.count == 2 ? (parts[0], parts[1]) : ("public", parts[0])
+            let exists = try connection.query(
+                "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                [schema, table])
+            if exists.isEmpty { throw PostgresError(kind: .missingTable, message: "table \(schema).\(table) does not exist", sqlState: "42P01") }
+            return [tableCopy(schema: schema, table: table)]
+        case .schema(let schema, let include, let exclude):
+            let rows = try connection.query(
+                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                    + "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname",
+                [schema])
+            let tables = rows.compactMap { $0[0] }
+            for name in include where !tables.contains(name) {
+                throw PostgresError(kind: .missingTable, message: "table \(schema).\(name) (from --include) does not exist", sqlState: "42P01")
+            }
+            let chosen = tables.filter { (include.isEmpty || include.contains($0)) && !exclude.contains($0) }
+            if chosen.isEmpty { throw JobFailure.usage("schema \(schema) has no tables to extract") }
+            return chosen.map { tableCopy(schema: schema, table: $0) }
+        }
+    }
+}

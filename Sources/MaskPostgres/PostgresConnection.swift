@@ -1,0 +1,233 @@
+/*!
+ MaskPostgres: libpq behind a connection class and a COPY stream, the only place that imports
+ `CLibPQ`.
+
+ Errors never echo a password: connection strings are redacted before they reach any message
+ (`ConnectionString.redacted`), and every libpq message is scrubbed of the password as well, in
+ case a server or libpq version quotes the connection options back.
+ */
+internal import CLibPQ
+import Foundation
+
+/// A PostgreSQL failure, classified for exit codes and messages.
+public struct PostgresError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case badURL = "invalid connection URL"
+        case connection = "cannot connect"
+        case authentication = "authentication failed"
+        case missingTable = "missing table"
+        case permissionDenied = "permission denied"
+        case query = "query failed"
+        case connectionLost = "connection lost"
+    }
+
+    public var kind: Kind
+    /// libpq's message, password-scrubbed, on one line.
+    public var message: String
+    public var sqlState: String?
+
+    public var description: String { "PostgreSQL: \(kind.rawValue): \(message)" }
+
+    public init(kind: Kind, message: String, sqlState: String?) {
+        self.kind = kind
+        self.message = message
+        self.sqlState = sqlState
+    }
+}
+
+/// Connection strings as users give them (`postgresql://user:pass@host/db` or `key=value ...`).
+public enum ConnectionString {
+    /// The string with its password replaced by `***`, safe for logs, errors and manifests.
+    public static func redacted(_ text: String) -> String {
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"),
+            let schemeEnd = text.range(of: "://"),
+            let at = text[schemeEnd.upperBound...].firstIndex(of: "@")
+        {
+            let userInfo = text[schemeEnd.upperBound..<at]
+            var result = text
+            if let colon = userInfo.firstIndex(of: ":") {
+                result.replaceSubrange(text.index(after: colon)..<at, with: "***")
+            }
+            return redactQueryPassword(result)
+        }
+        // key=value form: password=secret or password='se cret'
+        let pattern = #"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)"#
+        return text.replacingOccurrences(of: pattern, with: "password=***", options: .regularExpression)
+    }
+
+    static func redactQueryPassword(_ text: String) -> String {
+        text.replacingOccurrences(of: #"([?&]password=)[^&]*"#, with: "$1***", options: .regularExpression)
+    }
+
+    /// The password in `text`, if any, so messages can be scrubbed of it.
+    static func password(in text: String) -> String? {
+        if let schemeEnd = text.range(of: "://"), let at = text[schemeEnd.upperBound...].firstIndex(of: "@") {
+            let userInfo = text[schemeEnd.upperBound..<at]
+            if let colon = userInfo.firstIndex(of: ":") {
+                let raw = String(userInfo[userInfo.index(after: colon)...])
+                return raw.removingPercentEncoding ?? raw
+            }
+        }
+        if let range = text.range(of: #"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)"#, options: .regularExpression) {
+            let value = text[range].split(separator: "=", maxSplits: 1).last.map(String.init) ?? ""
+            return value.trimmingCharacters(in: CharacterSet(charactersIn: "' "))
+        }
+        return nil
+    }
+}
+
+/// One libpq connection. Not thread-safe: use it from one thread at a time.
+public final class PostgresConnection: @unchecked Sendable {
+    private let connection: OpaquePointer
+    private let password: String?
+    /// The connection string with the password hidden.
+    public let redactedURL: String
+
+    /// - Throws: `PostgresError` (bad URL, refused connection, authentication failure).
+    public init(url: String) throws {
+        password = ConnectionString.password(in: url)
+        redactedURL = ConnectionString.redacted(url)
+        var parseError: UnsafeMutablePointer<CChar>?
+        if let options = PQconninfoParse(url, &parseError) {
+            PQconninfoFree(options)
+        } else {
+            let message = parseError.map { String(cString: $0) } ?? "unparsable"
+            if let parseError { PQfreemem(parseError) }
+            throw PostgresError(kind: .badURL, message: Self.scrub(message, password: password) + " (\(redactedURL))", sqlState: nil)
+        }
+        guard let connection = PQconnectdb(url) else {
+            throw PostgresError(kind: .connection, message: "out of memory", sqlState: nil)
+        }
+        self.connection = connection
+        if PQstatus(connection) != CONNECTION_OK {
+            // No PQfinish here: every stored property is set, so deinit runs and closes it.
+            let message = Self.scrub(String(cString: PQerrorMessage(connection)), password: password)
+            let kind: PostgresError.Kind = message.contains("authentication failed") || message.contains("password") ? .authentication : .connection
+            throw PostgresError(kind: kind, message: "\(message) (\(redactedURL))", sqlState: nil)
+        }
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    static func scrub(_ message: String, password: String?) -> String {
+        var text = message.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: " ")
+        if let password, !password.isEmpty { text = text.replacingOccurrences(of: password, with: "***") }
+        return text
+    }
+
+    func error(from result: OpaquePointer?) -> PostgresError {
+        let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
+        let raw = result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) } ?? ""
+        let message = Self.scrub(raw.isEmpty ? String(cString: PQerrorMessage(connection)) : raw, password: password)
+        let kind: PostgresError.Kind
+        if PQstatus(connection) != CONNECTION_OK {
+            kind = .connectionLost
+        } else {
+            switch state {
+            case "42P01", "3F000": kind = .missingTable
+            case "42501": kind = .permissionDenied
+            default: kind = .query
+            }
+        }
+        return PostgresError(kind: kind, message: message, sqlState: state)
+    }
+
+    /// Runs SQL and returns its rows as text (NULL as `nil`).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
+        let result: OpaquePointer?
+        if parameters.isEmpty {
+            result = PQexec(connection, sql)
+        } else {
+            var cStrings = parameters.map { $0.map { strdup($0) } ?? nil }
+            defer { for pointer in cStrings { free(pointer) } }
+            result = cStrings.withUnsafeMutableBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                    PQexecParams(connection, sql, Int32(parameters.count), nil, $0, nil, nil, 0)
+                }
+            }
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else { throw error(from: result) }
+        var rows: [[String?]] = []
+        for row in 0..<PQntuples(result) {
+            rows.append((0..<PQnfields(result)).map { column in
+                PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+            })
+        }
+        return rows
+    }
+
+    /// Starts `COPY (...) TO STDOUT` and returns a stream of its bytes.
+    public func copyOut(_ copySQL: String) throws -> CopyOutStream {
+        let result = PQexec(connection, copySQL)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COPY_OUT else { throw error(from: result) }
+        return CopyOutStream(connection: self)
+    }
+
+    /// The next chunk of COPY data: `.data` (bytes appended), `.done`, or throws.
+    func copyChunk(into buffer: inout [UInt8]) throws -> Bool {
+        var pointer: UnsafeMutablePointer<CChar>?
+        let count = PQgetCopyData(connection, &pointer, 0)
+        if count > 0, let pointer {
+            pointer.withMemoryRebound(to: UInt8.self, capacity: Int(count)) {
+                buffer.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(count)))
+            }
+            PQfreemem(pointer)
+            return true
+        }
+        if count == -1 {
+            // COPY finished: its final result says whether it succeeded.
+            while let result = PQgetResult(connection) {
+                defer { PQclear(result) }
+                if PQresultStatus(result) != PGRES_COMMAND_OK { throw error(from: result) }
+            }
+            return false
+        }
+        throw PostgresError(kind: .connectionLost, message: Self.scrub(String(cString: PQerrorMessage(connection)), password: password), sqlState: nil)
+    }
+
+    /// Quotes an identifier (schema, table) for SQL.
+    public static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// The bytes of a running `COPY ... TO STDOUT`, read row by row as libpq delivers them (no
+/// whole-table buffering).
+public final class CopyOutStream: @unchecked Sendable {
+    private let connection: PostgresConnection
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+    private var finished = false
+    public private(set) var bytesRead = 0
+
+    init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// Appends up to `limit` bytes; returns 0 only at the end of the COPY.
+    public func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
+        while pendingStart >= pending.count {
+            if finished { return 0 }
+            pending.removeAll(keepingCapacity: true)
+            pendingStart = 0
+            // Gather rows until a useful amount is buffered (rows arrive one per call).
+            while pending.count < 256 * 1024 {
+                if try !connection.copyChunk(into: &pending) {
+                    finished = true
+                    break
+                }
+            }
+        }
+        let count = min(limit, pending.count - pendingStart)
+        buffer.append(contentsOf: pending[pendingStart..<pendingStart + count])
+        pendingStart += count
+        bytesRead += count
+        return count
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import MaskEngine
+import MaskPipeline
+import MaskRules
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Extract: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Extract tables from PostgreSQL (COPY) straight into masked, staged files.",
+        discussion: """
+            Output: DIR/<schema>.<table>/part-NNNNN.csv.gz with _manifest.json per table, DIR/_extract.json and
+            DIR/_SUCCESS after every table succeeded. All tables come from one REPEATABLE READ, READ ONLY snapshot.
+            NULL is an empty unquoted field and an empty string is "" (PostgreSQL's CSV convention), kept as such.
+            """)
+
+    @Option(name: .long, help: "PostgreSQL URL (postgresql://user:pass@host:port/db) or key=value conninfo.")
+    var from: String
+
+    @Option(name: .long, help: "One table (schema.table; public when unqualified).")
+    var table: String?
+
+    @Option(name: .long, help: "A query whose result is extracted (folder 'query').")
+    var query: String?
+
+    @Option(name: .long, help: "Every table of this schema.")
+    var schema: String?
+
+    @Option(name: .long, help: "With --schema: only these tables (comma-separated).")
+    var include: String?
+
+    @Option(name: .long, help: "With --schema: all tables but these (comma-separated).")
+    var exclude: String?
+
+    @Option(name: .long, help: "Rules file (YAML).")
+    var rules: String
+
+    @Option(name: .long, help: "Output directory.")
+    var output: String
+
+    @Option(name: .long, help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Gzip level, 1 (fastest) to 9.")
+    var level: Int = 6
+
+    @Option(name: .long, help: "Start a new part when one reaches this size (bytes; K, M, G suffixes).")
+    var maxPartSize: String = "256M"
+
+    @Flag(name: .long, help: "Replace a finished extract in --output.")
+    var overwrite = false
+
+    @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
+    var quiet = false
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+
+    func validate() throws {
+        let chosen = [table != nil, query != nil, schema != nil].filter { $0 }.count
+        guard chosen == 1 else { throw ValidationError("give exactly one of --table, --query and --schema") }
+        if (include != nil || exclude != nil) && schema == nil { throw ValidationError("--include and --exclude need --schema") }
+        if include != nil && exclude != nil { throw ValidationError("give --include or --exclude, not both") }
+        guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
+        guard ByteSize.parse(maxPartSize) != nil else { throw ValidationError("--max-part-size: '\(maxPartSize)' is not a size") }
+    }
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        try runMapped {
+            let compiled = try RulesLoader.load(path: rules)
+            let hasher = compiled.usesHash ? try KeyedHasher.load(settings: compiled.hash) : nil
+            let selection: ExtractSelection
+            if let table {
+                selection = .table(table)
+            } else if let query {
+                selection = .query(query)
+            } else {
+                let list = { (text: String?) in (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+                selection = .schema(schema!, include: list(include), exclude: list(exclude))
+            }
+            var options = JobOptions()
+            if let threads { options.threads = threads }
+            options.level = level
+            options.maxPartSize = ByteSize.parse(maxPartSize)!
+            options.overwrite = overwrite
+            options.log = { message in if !quiet { printNote(message) } }
+            let ledger = try ledgerOptions.start(command: "mask extract", rulesFingerprint: compiled.fingerprint, keyID: hasher?.keyID)
+            let summary: ExtractJob.Summary
+            do {
+                summary = try ExtractJob(url: from, selection: selection, rules: compiled, hasher: hasher, options: options, outputDirectory: output).run()
+            } catch {
+                finishLedger(ledger, .init(status: "failed", recordsIn: 0, recordsOut: 0, bytesIn: 0, bytesOut: 0, detectorCounts: [:], error: "\(error)"))
+                throw error
+            }
+            if let (opened, id) = ledger {
+                for table in summary.tables {
+                    try? opened.recordItem(id, .init(item: table.name, inputIdentity: "\(summary.source) \(summary.snapshot)", output: "\(output)/\(table.folder)",
+                                                     records: table.records, bytesOut: table.outputBytes, status: "succeeded", error: nil))
+                }
+            }
+            let records = summary.tables.reduce(0) { $0 + $1.records }
+            finishLedger(ledger, .init(status: "succeeded", recordsIn: records, recordsOut: records, bytesIn: 0,
+                                       bytesOut: summary.tables.reduce(0) { $0 + $1.outputBytes }, detectorCounts: [:], error: nil))
+            if !quiet {
+                printNote("extracted \(summary.tables.count) table(s), \(summary.tables.reduce(0) { $0 + $1.records }) records -> \(output)")
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import MaskPipeline
+import MaskPostgres
+
+/// `--ledger`, `--label`, `--run-id`, shared by the commands that record runs.
+struct LedgerOptions: ParsableArguments {
+    @Option(name: .long, help: "Record this run in a PostgreSQL ledger (postgresql://…).")
+    var ledger: String?
+
+    @Option(name: .long, help: "A label for the ledger, key=value (repeatable), e.g. service=billing.")
+    var label: [String] = []
+
+    @Option(name: .long, help: "Run id for the ledger (default: a new UUID).")
+    var runId: String?
+
+    func validate() throws {
+        for item in label where !item.contains("=") { throw ValidationError("--label must be key=value, got '\(item)'") }
+        if ledger == nil && (!label.isEmpty || runId != nil) { throw ValidationError("--label and --run-id need --ledger") }
+    }
+
+    var labels: [String: String] {
+        Dictionary(label.map { item in
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// Opens the ledger and records the run's start; nil without `--ledger`.
+    func start(command: String, rulesFingerprint: String, keyID: String?) throws -> (RunLedger, String)? {
+        guard let ledger else { return nil }
+        let id = runId ?? UUID().uuidString.lowercased()
+        do {
+            let opened = try RunLedger(url: ledger)
+            try opened.startRun(.init(runID: id, command: command, labels: labels, rulesFingerprint: rulesFingerprint, keyID: keyID))
+            return (opened, id)
+        } catch let error as PostgresError {
+            throw JobFailure.io("ledger: \(error)")
+        }
+    }
+}
+
+/// Records how a run ended; a ledger failure at the end is reported but never hides the run's
+/// own outcome.
+func finishLedger(_ ledger: (RunLedger, String)?, _ end: RunLedger.RunEnd) {
+    guard let (opened, id) = ledger else { return }
+    do { try opened.finishRun(id, end) } catch { printError("ledger: could not record the end of run \(id): \(error)") }
+}
+
+struct Ledger: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The PostgreSQL run ledger: create or migrate its schema, show a run.",
+        subcommands: [Init.self, Status.self])
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create or migrate the ledger schema (idempotent).")
+
+        @Option(name: .long, help: "PostgreSQL URL.")
+        var ledger: String
+
+        func run() throws {
+            try runMapped {
+                do {
+                    let version = try RunLedger(url: ledger).migrate()
+                    print("ledger schema mask_ledger at version \(version)")
+                } catch let error as PostgresError {
+                    throw JobFailure.io("ledger: \(error)")
+                }
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one run: status, labels, counts, failures.")
+
+        @Option(name: .long, help: "PostgreSQL URL.")
+        var ledger: String
+
+        @Argument(help: "Run id.")
+        var runID: String
+
+        func run() throws {
+            try runMapped {
+                do {
+                    let opened = try RunLedger(url: ledger)
+                    try opened.migrate()
+                    guard let text = try opened.status(runID) else { throw JobFailure.usage("no run \(runID) in the ledger") }
+                    print(text)
+                } catch let error as PostgresError {
+                    throw JobFailure.io("ledger: \(error)")
+                }
+            }
+        }
+    }
+}
