@@ -1,7 +1,7 @@
 # Quick start:
 #   make demo   # installs missing system libraries, builds, masks examples/customers.csv into out/
 #   make test   # installs missing system libraries, runs the whole test suite
-.PHONY: deps build release demo test bench clean
+.PHONY: deps test-deps build release demo test bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -19,7 +19,10 @@ demo: release
 	@ls -l out/customers
 	@echo "--- first masked records"; zcat out/customers/part-00000.csv.gz | head -n 4
 
-test: deps
+test-deps:
+	@EXTRA_APT_PACKAGES="postgresql" bash scripts/install-deps.sh
+
+test: test-deps
 	swift build --build-tests
 	swift test --skip-build --parallel --num-workers 2
 
