@@ -57,6 +57,13 @@ let package = Package(
             ],
             swiftSettings: hotPath),
         .target(name: "MaskPostgres", dependencies: ["CLibPQ"]),
+        .target(name: "MaskObjectStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "MaskBatch",
+            dependencies: [
+                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskPipeline", "MaskObjectStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .target(
             name: "MaskBench",
             dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskCompression"],
@@ -64,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "mask",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskPostgres",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskPostgres", "MaskBatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -72,6 +79,7 @@ let package = Package(
         .testTarget(name: "MaskCoreTests", dependencies: ["MaskCore"]),
         .testTarget(name: "MaskRulesTests", dependencies: ["MaskRules", "MaskEngine", "MaskRegex", "MaskCore"]),
         .testTarget(name: "MaskEngineTests", dependencies: ["MaskEngine", "MaskRules", "MaskCore"]),
+        .testTarget(name: "MaskObjectStoreTests", dependencies: ["MaskObjectStore", "MaskTestSupport"]),
         .testTarget(
             name: "MaskCLITests", dependencies: ["MaskTestSupport", "MaskCompression"]),
     ]

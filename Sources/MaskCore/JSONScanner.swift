@@ -383,7 +383,9 @@ public enum JSONString {
                 index += 1
                 continue
             }
-            if index > runStart { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: content[runStart..<index])) }
+            if index > runStart {
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: content[runStart..<index]))
+            }
             let escape = content[index + 1]
             switch escape {
             case 0x62: output.append(0x08)

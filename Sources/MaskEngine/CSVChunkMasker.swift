@@ -11,6 +11,23 @@ public struct ChunkProblem: Sendable, Equatable {
     public var offsetInChunk: Int
 }
 
+/// Something a detector found in a field, located without its value (`mask verify`).
+public struct Finding: Sendable, Equatable {
+    public var recordInChunk: Int
+    public var offsetInChunk: Int
+    /// Column name (CSV) or field path (JSON).
+    public var field: String
+    /// Index into the rules' detectors.
+    public var detector: Int
+
+    public init(recordInChunk: Int, offsetInChunk: Int, field: String, detector: Int) {
+        self.recordInChunk = recordInChunk
+        self.offsetInChunk = offsetInChunk
+        self.field = field
+        self.detector = detector
+    }
+}
+
 /// What masking one chunk produced.
 public struct MaskedChunk: Sendable {
     public var output: [UInt8]
@@ -18,6 +35,16 @@ public struct MaskedChunk: Sendable {
     public var problems: [ChunkProblem]
     /// Malformed records, masked by a raw scan with every detector (only with rejects enabled).
     public var rejects: [UInt8]
+    /// Where scan policies found something (only when the masker collects findings).
+    public var findings: [Finding] = []
+
+    public init(output: [UInt8], statistics: MaskStatistics, problems: [ChunkProblem], rejects: [UInt8], findings: [Finding] = []) {
+        self.output = output
+        self.statistics = statistics
+        self.problems = problems
+        self.rejects = rejects
+        self.findings = findings
+    }
 }
 
 /// Masks record-aligned chunks of CSV.
@@ -28,14 +55,17 @@ public struct CSVChunkMasker: Sendable {
     public let maxRecordSize: Int
     /// Write malformed records, masked, to rejects instead of only reporting them.
     public let collectRejects: Bool
+    /// Record where scan policies found something (for `mask verify`); costs nothing when off.
+    public let collectFindings: Bool
     let programs: [PolicyProgram]
 
-    public init(plan: CSVColumnPlan, values: ValueMasker, dialect: CSVDialect, maxRecordSize: Int, collectRejects: Bool) {
+    public init(plan: CSVColumnPlan, values: ValueMasker, dialect: CSVDialect, maxRecordSize: Int, collectRejects: Bool, collectFindings: Bool = false) {
         self.plan = plan
         self.values = values
         tokenizer = CSVTokenizer(dialect: dialect)
         self.maxRecordSize = maxRecordSize
         self.collectRejects = collectRejects
+        self.collectFindings = collectFindings
         programs = plan.policies.map(PolicyProgram.init)
     }
 
@@ -47,6 +77,7 @@ public struct CSVChunkMasker: Sendable {
         output.reserveCapacity(chunk.count + chunk.count / 8)
         var problems: [ChunkProblem] = []
         var rejects: [UInt8] = []
+        var findings: [Finding] = []
         let delimiter = tokenizer.dialect.delimiter
         let programs = self.programs
         let expected = plan.expectedFieldCount
@@ -119,6 +150,11 @@ public struct CSVChunkMasker: Sendable {
                     }
                 } else {
                     statistics.fieldChanges[column] += 1
+                    if collectFindings && kind == .scan {
+                        for detection in scratch.detections {
+                            findings.append(Finding(recordInChunk: recordIndex, offsetInChunk: record.start, field: plan.names[column], detector: detection.detector))
+                        }
+                    }
                     flush()
                     if emittedAny { output.append(delimiter) }
                     if outcome == .replaced {
@@ -137,7 +173,7 @@ public struct CSVChunkMasker: Sendable {
             }
         }
         flush()
-        return MaskedChunk(output: output, statistics: statistics, problems: problems, rejects: rejects)
+        return MaskedChunk(output: output, statistics: statistics, problems: problems, rejects: rejects, findings: findings)
     }
 }
 

@@ -16,13 +16,14 @@ import MaskRules
 ///
 /// What each policy does, by value type:
 ///
-/// | policy                   | string                           | number, true, false   | null       | object / array                    |
-/// |--------------------------|----------------------------------|-----------------------|------------|-----------------------------------|
-/// | `keep`                   | kept                             | kept                  | kept       | rules apply inside                 |
-/// | `scan` (and `default`)   | detections replaced              | kept                  | kept       | rules apply inside                 |
-/// | `hash`, `redact`, `mask` | replaced by a string             | the literal text (`42`, `true`) is hashed/redacted/masked and written as a string | kept | the policy applies to every leaf inside |
-/// | `null`                   | `null`                           | `null`                | kept       | the whole value becomes `null`     |
-/// | `drop`                   | key and value removed            | key and value removed | removed    | key and whole value removed        |
+/// - `keep`: nothing changes; rules naming inner paths still apply inside objects and arrays.
+/// - `scan` (and a `scan` default): detections in strings are replaced; numbers, booleans and
+///   `null` are kept; rules apply inside objects and arrays.
+/// - `hash`, `redact`, `mask`: a string is replaced by a string; a number or boolean has its
+///   literal text (`42`, `1.0E+2`, `true`) hashed, redacted or masked and becomes a string;
+///   `null` stays `null`; inside an object or array the policy applies to every leaf.
+/// - `null`: any value but `null` becomes `null`, an object or array as a whole.
+/// - `drop`: the key and its whole value are removed (in an array: the element).
 ///
 /// "Rules apply inside" means a rule naming an inner path wins over the one naming the
 /// container (`contact: redact` with `contact.id: keep` keeps `contact.id`); `drop` and `null`
@@ -90,7 +91,9 @@ public struct JSONLChunkMasker: Sendable {
             }
             // A line of whitespace only is no record: it stays in the pending copy.
             var first = lineStart
-            while first < contentEnd && (base[first] == 0x20 || base[first] == 0x09 || base[first] == 0x0D) { first += 1 }
+            while first < contentEnd && (base[first] == 0x20 || base[first] == 0x09 || base[first] == 0x0D) {
+                first += 1
+            }
             if first == contentEnd { continue }
 
             recordIndex += 1
@@ -116,10 +119,12 @@ public struct JSONLChunkMasker: Sendable {
                 detail = error.description
             }
             state.skip(lineStart, to: position)
-            problems.append(ChunkProblem(kind: kind, detail: detail, recordInChunk: recordIndex, offsetInChunk: lineStart))
+            problems.append(
+                ChunkProblem(kind: kind, detail: detail, recordInChunk: recordIndex, offsetInChunk: lineStart))
             if collectRejects {
                 state.statistics.recordsRejected += 1
-                values.scanRaw(UnsafeRawBufferPointer(rebasing: chunk[lineStart..<position]), scratch: scratch, into: &rejects)
+                let line = UnsafeRawBufferPointer(rebasing: chunk[lineStart..<position])
+                values.scanRaw(line, scratch: scratch, into: &rejects)
             }
         }
         state.skip(count, to: count)
@@ -500,7 +505,9 @@ final class PathTable {
             keys = grown
             keyCapacity = capacity
         }
-        if let source = key.baseAddress { (keys + keyCount).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: key.count) }
+        if let source = key.baseAddress {
+            (keys + keyCount).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: key.count)
+        }
         let node = Int32(nodeCount)
         append(Node(
             parent: parent, isElement: false, slot: defaultSlot, keyStart: Int32(keyCount), keyLength: Int32(key.count),
@@ -538,7 +545,8 @@ final class PathTable {
             }
             var index = 0
             while index < count {
-                if stored.load(fromByteOffset: index, as: UInt8.self) != given.load(fromByteOffset: index, as: UInt8.self) { return false }
+                let byte = stored.load(fromByteOffset: index, as: UInt8.self)
+                if byte != given.load(fromByteOffset: index, as: UInt8.self) { return false }
                 index += 1
             }
             return true
@@ -582,7 +590,8 @@ final class PathTable {
                 path.append(contentsOf: [0x5B, 0x5D])
             } else {
                 if !path.isEmpty { path.append(0x2E) }
-                path.append(contentsOf: UnsafeBufferPointer(start: keys + Int(entry.keyStart), count: Int(entry.keyLength)))
+                path.append(
+                    contentsOf: UnsafeBufferPointer(start: keys + Int(entry.keyStart), count: Int(entry.keyLength)))
             }
         }
         if let rule = matcher.ruleIndex(forPath: path) {

@@ -295,10 +295,15 @@ public final class S3Client: @unchecked Sendable {
             hostHeader += ":\(port)"
         }
         // The wire query in the canonical order; a parameter without a value goes bare (`?uploads`).
-        let encoded = query.map { (SigV4Signer.uriEncode($0.0, encodeSlash: true), SigV4Signer.uriEncode($0.1, encodeSlash: true), $0.1.isEmpty) }
-            .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-            .map { $0.2 ? $0.0 : "\($0.0)=\($0.1)" }
-            .joined(separator: "&")
+        // Spelled out with types: the chained closures exceeded the type checker's time limit.
+        let pairs: [(String, String, Bool)] = query.map { (pair: (String, String)) -> (String, String, Bool) in
+            (SigV4Signer.uriEncode(pair.0, encodeSlash: true), SigV4Signer.uriEncode(pair.1, encodeSlash: true), pair.1.isEmpty)
+        }
+        let sorted: [(String, String, Bool)] = pairs.sorted { (a: (String, String, Bool), b: (String, String, Bool)) -> Bool in
+            a.0 == b.0 ? a.1 < b.1 : a.0 < b.0
+        }
+        let parts: [String] = sorted.map { (item: (String, String, Bool)) -> String in item.2 ? item.0 : item.0 + "=" + item.1 }
+        let encoded = parts.joined(separator: "&")
         let text = "\(scheme)://\(hostHeader)\(path)" + (encoded.isEmpty ? "" : "?\(encoded)")
         return (URL(string: text)!, path, hostHeader)
     }

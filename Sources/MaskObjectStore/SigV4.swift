@@ -90,10 +90,15 @@ public struct SigV4Signer: Sendable {
 
     /// Names and values URI-encoded, sorted by name then value, `name=value` joined by `&`.
     public static func canonicalQuery(_ query: [(String, String)]) -> String {
-        query.map { (uriEncode($0.0, encodeSlash: true), uriEncode($0.1, encodeSlash: true)) }
-            .sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
-            .map { "\($0.0)=\($0.1)" }
-            .joined(separator: "&")
+        // Spelled out with types: the chained closures exceeded the type checker's time limit.
+        let pairs: [(String, String)] = query.map { (pair: (String, String)) -> (String, String) in
+            (uriEncode(pair.0, encodeSlash: true), uriEncode(pair.1, encodeSlash: true))
+        }
+        let sorted: [(String, String)] = pairs.sorted { (a: (String, String), b: (String, String)) -> Bool in
+            a.0 == b.0 ? a.1 < b.1 : a.0 < b.0
+        }
+        let parts: [String] = sorted.map { (pair: (String, String)) -> String in pair.0 + "=" + pair.1 }
+        return parts.joined(separator: "&")
     }
 
     /// RFC 3986 percent-encoding as SigV4 wants it: everything but `A-Za-z0-9-._~` (and `/`

@@ -42,6 +42,11 @@ public struct JobOptions: Sendable {
     public var showProgress = false
     /// Exact field names in the rules must be columns of the input (see `CSVColumnPlan`).
     public var requireExactFields = true
+    /// Rescan every masked chunk with these rules (every field, every detector) and fail the run
+    /// if anything is found (`--verify`).
+    public var verifyRules: CompiledRules?
+    /// Only look: write nothing, collect where the rules' scan policies find something (`mask verify`).
+    public var verifyOnly = false
     /// Called with a line for the user on stderr (warnings, summary).
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -51,6 +56,33 @@ public struct JobOptions: Sendable {
 /// The result of a successful run.
 public struct JobResult: Sendable {
     public var manifest: Manifest
+    /// What `verifyOnly` found (record numbers are 1-based in the verified input).
+    public var findings: [LocatedFinding] = []
+}
+
+/// A detector hit in masked data, named by place, never by value.
+public struct LocatedFinding: Sendable, CustomStringConvertible {
+    public var input: String
+    public var record: Int
+    public var byteOffset: Int
+    public var field: String
+    public var detector: String
+
+    public var description: String {
+        byteOffset < 0
+            ? "\(input): record \(record), field \(field): looks like \(detector)"
+            : "\(input): record \(record) at byte offset \(byteOffset), field \(field): looks like \(detector)"
+    }
+}
+
+extension CompiledRules {
+    /// The same detectors, applied by `scan` to every field: what verification needs.
+    public var forVerification: CompiledRules {
+        var copy = self
+        copy.fields = []
+        copy.defaultPolicy = .scan(detectors: Array(detectors.indices), replacement: .token)
+        return copy
+    }
 }
 
 /// Why a run failed, sorted by the exit code the CLI maps it to.
@@ -58,11 +90,17 @@ public enum JobFailure: Error, CustomStringConvertible {
     case data(DataError)
     case usage(String)
     case io(String)
+    /// `--verify` found personal data in the masked output (exit 1).
+    case verification([LocatedFinding])
 
     public var description: String {
         switch self {
         case .data(let error): return error.description
         case .usage(let message), .io(let message): return message
+        case .verification(let findings):
+            return "verification failed: the masked output still holds data the verify rules detect:\n"
+                + findings.prefix(20).map { "  \($0)" }.joined(separator: "\n")
+                + (findings.count > 20 ? "\n  … and \(findings.count - 20) more in this chunk" : "")
         }
     }
 }
@@ -106,11 +144,19 @@ public struct MaskJob {
             throw JobFailure.io(error.description)
         }
         statistics.fieldChanges = Array(repeating: 0, count: prepared.policies.count)
+        let verifier: (any ChunkMasking)?
+        do {
+            verifier = try options.verifyRules.map { try makeVerifier(rules: $0.forVerification, maskedHeader: prepared.header) }
+        } catch let error as JobFailure {
+            throw error
+        }
 
         let headerOutput = options.compress ? Self.compressed(prepared.header, level: options.level) : prepared.header
         let sink: OutputSink
         do {
-            if let directory = options.outputDirectory {
+            if options.verifyOnly {
+                sink = DiscardSink()
+            } else if let directory = options.outputDirectory {
                 let ext = (options.format == .csv ? (options.dialect.delimiter == 0x09 ? ".tsv" : ".csv") : ".jsonl") + (options.compress ? ".gz" : "")
                 sink = try DirectorySink(directory: directory, fileExtension: ext, header: headerOutput, maxPartSize: options.maxPartSize, overwrite: options.overwrite)
             } else {
@@ -129,11 +175,14 @@ public struct MaskJob {
             throw JobFailure.io("\(error)")
         }
 
-        let masker = prepared.masker
+        // JSONL verification walks every string value with its path (CSV collects findings in its masker).
+        let masker: any ChunkMasking = options.verifyOnly && options.format == .jsonl
+            ? JSONLVerifier(values: values, maxRecordSize: options.maxRecordSize) : prepared.masker
         let compress = options.compress
         let level = options.level
         let progress = options.showProgress ? ProgressLine() : nil
         var warnings = 0
+        var located: [LocatedFinding] = []
         do {
             try OrderedParallelMap.run(
                 threads: options.threads, window: options.threads * 2 + 1,
@@ -147,7 +196,11 @@ public struct MaskJob {
                     } else {
                         output = masked.output
                     }
-                    return ProcessedChunk(offset: chunk.offset, inputBytes: chunk.bytes.count, output: output, masked: masked)
+                    var verified: [Finding] = []
+                    if let verifier {
+                        verified = masked.output.withUnsafeBytes { verifier.mask($0, scratch: state.scratch).findings }
+                    }
+                    return ProcessedChunk(offset: chunk.offset, inputBytes: chunk.bytes.count, output: output, masked: masked, verified: verified)
                 },
                 consume: { processed in
                     let masked = processed.masked
@@ -161,6 +214,18 @@ public struct MaskJob {
                         if warnings <= 10 { options.log("warning: \(error) (written masked to \(options.rejectsPath!))") }
                     }
                     if !masked.rejects.isEmpty { try rejects!.write(masked.rejects) }
+                    if !processed.verified.isEmpty {
+                        let detectorNames = options.verifyRules!.detectors.map(\.id)
+                        throw JobFailure.verification(processed.verified.map {
+                            LocatedFinding(input: "\(inputName) (masked output)", record: statistics.recordsOut + $0.recordInChunk, byteOffset: -1,
+                                           field: $0.field, detector: detectorNames[$0.detector])
+                        })
+                    }
+                    for finding in masked.findings {
+                        located.append(LocatedFinding(input: inputName, record: statistics.recordsIn + finding.recordInChunk,
+                                                      byteOffset: processed.offset + finding.offsetInChunk, field: finding.field,
+                                                      detector: rules.detectors[finding.detector].id))
+                    }
                     statistics.merge(masked.statistics)
                     try sink.write(processed.output, records: masked.statistics.recordsOut)
                     progress?.update(records: statistics.recordsIn, bytes: processed.offset + processed.inputBytes)
@@ -218,7 +283,7 @@ public struct MaskJob {
         } catch {
             throw JobFailure.io("\(error)")
         }
-        return JobResult(manifest: manifest)
+        return JobResult(manifest: manifest, findings: located)
     }
 
     /// Reads the header (CSV) and builds the format's masker.
@@ -276,7 +341,8 @@ public struct MaskJob {
             }
             let plan: CSVColumnPlan
             do { plan = try CSVColumnPlan(names: names, rules: rules, requireExactFields: options.requireExactFields) } catch let error as PlanError { throw JobFailure.usage(error.description) }
-            let masker = CSVChunkMasker(plan: plan, values: values, dialect: options.dialect, maxRecordSize: options.maxRecordSize, collectRejects: options.rejectsPath != nil)
+            let masker = CSVChunkMasker(plan: plan, values: values, dialect: options.dialect, maxRecordSize: options.maxRecordSize,
+                                        collectRejects: options.rejectsPath != nil, collectFindings: options.verifyOnly)
             var header: [UInt8] = Array(first[0..<bomLength])
             if options.dialect.hasHeader {
                 first.withUnsafeBytes { header += plan.maskedHeader($0, record: span, fields: fields, delimiter: options.dialect.delimiter) }
@@ -285,6 +351,29 @@ public struct MaskJob {
                 chunker.pushBack(Array(first[bomLength...]))
             }
             return (masker, header, names, plan.policies)
+        }
+    }
+
+    /// A masker that rescans masked output and reports what it finds.
+    private func makeVerifier(rules verification: CompiledRules, maskedHeader: [UInt8]) throws -> any ChunkMasking {
+        let values = ValueMasker(rules: verification, hasher: nil)
+        switch options.format {
+        case .csv:
+            let names: [String]
+            if options.dialect.hasHeader {
+                names = maskedHeader.withUnsafeBytes { CSVHeader(parsing: $0, dialect: options.dialect).names }
+            } else {
+                names = []
+            }
+            let plan: CSVColumnPlan
+            do {
+                plan = try CSVColumnPlan(names: names.isEmpty ? ["1"] : names, rules: verification, requireExactFields: false)
+            } catch let error as PlanError {
+                throw JobFailure.usage(error.description)
+            }
+            return CSVVerifier(plan: plan, values: values, dialect: options.dialect, maxRecordSize: options.maxRecordSize)
+        case .jsonl:
+            return JSONLVerifier(values: values, maxRecordSize: options.maxRecordSize)
         }
     }
 
@@ -309,6 +398,8 @@ struct ProcessedChunk: @unchecked Sendable {
     var inputBytes: Int
     var output: [UInt8]
     var masked: MaskedChunk
+    /// Findings of `--verify` in this chunk's masked output.
+    var verified: [Finding] = []
 }
 
 public enum MaskVersion {

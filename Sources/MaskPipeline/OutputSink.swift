@@ -151,3 +151,18 @@ public struct UsageFailure: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// Writes nothing (`mask verify` reads only); still counts what would have been written.
+final class DiscardSink: OutputSink {
+    private var bytes = 0
+    private var records = 0
+
+    func write(_ chunk: [UInt8], records: Int) throws {
+        bytes += chunk.count
+        self.records += records
+    }
+
+    func commit() throws -> [PartInfo] { [] }
+
+    func abort() {}
+}

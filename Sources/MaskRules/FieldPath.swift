@@ -90,7 +90,8 @@ public struct FieldPathMatcher: Sendable {
                 exact.append(Entry(index: index, isGlob: false, pattern: Array(name.utf8), topLevel: nil))
             case .glob(let pattern):
                 let lowered = Array(pattern.lowercased().utf8)
-                let topLevel = lowered.starts(with: [UInt8(ascii: "*"), UInt8(ascii: ".")]) ? Array(lowered.dropFirst(2)) : nil
+                let leadingAnyDepth: [UInt8] = [UInt8(ascii: "*"), UInt8(ascii: ".")]
+                let topLevel = lowered.starts(with: leadingAnyDepth) ? Array(lowered.dropFirst(2)) : nil
                 globs.append(Entry(index: index, isGlob: true, pattern: lowered, topLevel: topLevel))
             }
         }

@@ -37,7 +37,7 @@ struct Mask: ParsableCommand {
             Exit codes: 0 done, 1 data error (malformed input), 2 usage or rules error, 3 I/O error.
             """,
         version: MaskVersion.current,
-        subcommands: [Pipe.self, Rules.self, Bench.self, Extract.self, Ledger.self],
+        subcommands: [Pipe.self, Rules.self, Bench.self, Extract.self, Ledger.self, Batch.self, Verify.self],
         defaultSubcommand: Pipe.self)
 }
 
@@ -48,7 +48,7 @@ func runMapped(_ body: () throws -> Void) throws {
     } catch let error as JobFailure {
         printError(error.description)
         switch error {
-        case .data: throw ExitCode(ExitStatus.dataError.rawValue)
+        case .data, .verification: throw ExitCode(ExitStatus.dataError.rawValue)
         case .usage: throw ExitCode(ExitStatus.usageError.rawValue)
         case .io: throw ExitCode(ExitStatus.ioError.rawValue)
         }

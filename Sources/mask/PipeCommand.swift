@@ -62,6 +62,9 @@ struct Pipe: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No summary on stderr.")
     var quiet = false
 
+    @Option(name: .long, help: "Rescan the masked output with these rules' detectors and fail (exit 1) if anything is found.")
+    var verify: String?
+
     @OptionGroup var ledgerOptions: LedgerOptions
 
     func validate() throws {
@@ -103,6 +106,7 @@ struct Pipe: ParsableCommand {
             options.chunkSize = ByteSize.parse(chunkSize)!
             options.maxRecordSize = ByteSize.parse(maxRecordSize)!
             options.rejectsPath = rejects
+            options.verifyRules = try verify.map { try RulesLoader.load(path: $0) }
             options.reportPath = report
             options.showProgress = isatty(STDERR_FILENO) != 0 && !quiet
             options.log = { printNote($0) }

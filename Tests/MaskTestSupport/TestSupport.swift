@@ -166,10 +166,24 @@ public enum Runner {
     }
 
     /// Waits for `pid`; returns its exit status (128+signal if killed) and peak RSS in KiB.
-    static func waitFor(_ pid: pid_t) -> (Int32, Int) {
+    ///
+    /// A watchdog kills the process after `limit` seconds (status 137), so a hang fails one test
+    /// instead of stalling the whole suite until CI's time runs out.
+    static func waitFor(_ pid: pid_t, limit: Double = 600) -> (Int32, Int) {
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        let deadline = Date().addingTimeInterval(limit)
+        var killed = false
+        while true {
+            let result = wait4(pid, &status, WNOHANG, &usage)
+            if result == pid { break }
+            if result < 0 && errno != EINTR { return (-1, 0) }
+            if !killed && Date() > deadline {
+                kill(pid, SIGKILL)
+                killed = true
+            }
+            usleep(2000)
+        }
         let exited = status & 0x7F == 0
         let code = exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         return (code, Int(usage.ru_maxrss))

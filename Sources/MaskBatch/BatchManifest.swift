@@ -1,0 +1,178 @@
+import Foundation
+import MaskPipeline
+
+/// The settings that decide the bytes of a file's output, besides its input, rules and key.
+/// A rerun redoes a file whose committed settings differ.
+public struct BatchFileSettings: Codable, Sendable, Equatable {
+    public var format: String
+    public var delimiter: String
+    public var header: Bool
+    public var level: Int
+    public var chunkSize: Int
+    public var maxPartSize: Int
+    public var maxRecordSize: Int
+
+    enum CodingKeys: String, CodingKey {
+        case format, delimiter, header, level
+        case chunkSize = "chunk_size"
+        case maxPartSize = "max_part_size"
+        case maxRecordSize = "max_record_size"
+    }
+}
+
+/// What identifies an input's content: its size and SHA-256 (local files), or its size and ETag
+/// (object storage, where the listing gives the ETag without reading the object).
+public struct SourceIdentity: Codable, Sendable, Equatable {
+    public var uri: String
+    public var path: String
+    public var size: Int
+    public var sha256: String?
+    public var etag: String?
+    /// Local files: modification time (seconds since 1970), informative only.
+    public var modified: Double?
+
+    /// Same content as `other`, by the strongest evidence both sides have.
+    func sameContent(as other: SourceIdentity) -> Bool {
+        guard size == other.size else { return false }
+        if let etag, let theirs = other.etag { return etag == theirs }
+        if let sha256, let theirs = other.sha256 { return sha256 == theirs }
+        return false
+    }
+}
+
+/// `_manifests/<input path>.json`, written last when a file's outputs are in place: the commit
+/// record of one input. Only outputs listed in a manifest count as done.
+public struct BatchFileManifest: Codable, Sendable {
+    public var tool = "mask"
+    public var kind = "batch-file"
+    public var version: String
+    public var source: SourceIdentity
+    /// Output files, relative to the destination, in order; each with its size, records and SHA-256.
+    public var outputs: [PartInfo]
+    public var rulesFingerprint: String
+    public var keyID: String?
+    public var settings: BatchFileSettings
+    /// The engine's manifest of the run (counts per detector and field, timings).
+    public var masking: Manifest
+
+    enum CodingKeys: String, CodingKey {
+        case tool, kind, version, source, outputs
+        case rulesFingerprint = "rules_fingerprint"
+        case keyID = "key_id"
+        case settings, masking
+    }
+
+    func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self) + Data([0x0A])
+    }
+}
+
+/// One input's line in the run summary.
+public struct BatchFileResult: Codable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        case masked, skipped, failed
+        /// Not started because an earlier file failed under --fail-fast.
+        case cancelled
+    }
+
+    public var input: String
+    public var uri: String
+    public var status: Status
+    public var format: String?
+    public var inputBytes: Int
+    public var outputs: [String] = []
+    public var outputBytes = 0
+    public var recordsIn = 0
+    public var recordsOut = 0
+    public var recordsRejected = 0
+    public var manifest: String?
+    /// data (malformed input), usage (e.g. a rules field missing with --strict-fields), io, store.
+    public var errorKind: String?
+    public var error: String?
+    public var elapsedSeconds = 0.0
+
+    enum CodingKeys: String, CodingKey {
+        case input, uri, status, format
+        case inputBytes = "input_bytes"
+        case outputs
+        case outputBytes = "output_bytes"
+        case recordsIn = "records_in"
+        case recordsOut = "records_out"
+        case recordsRejected = "records_rejected"
+        case manifest
+        case errorKind = "error_kind"
+        case error
+        case elapsedSeconds = "elapsed_seconds"
+    }
+}
+
+/// `DST/_batch_manifest.json` and `--report`: the whole run.
+public struct BatchSummary: Codable, Sendable {
+    public struct Rules: Codable, Sendable {
+        public var path: String
+        public var fingerprint: String
+    }
+
+    public struct Failure: Codable, Sendable {
+        public var input: String
+        public var kind: String
+        public var error: String
+    }
+
+    public var tool = "mask"
+    public var kind = "batch"
+    public var version: String
+    public var status: String
+    public var source: String
+    public var destination: String
+    public var rules: Rules
+    public var keyID: String?
+    public var filesTotal: Int
+    public var filesMasked: Int
+    public var filesSkipped: Int
+    public var filesFailed: Int
+    public var filesCancelled: Int
+    public var inputBytes: Int
+    public var maskedInputBytes: Int
+    public var outputBytes: Int
+    public var recordsIn: Int
+    public var recordsOut: Int
+    public var threads: Int
+    public var parallelFiles: Int
+    public var listPages: Int?
+    public var startedAt: String
+    public var finishedAt: String
+    public var elapsedSeconds: Double
+    public var failures: [Failure]
+    public var files: [BatchFileResult]
+
+    enum CodingKeys: String, CodingKey {
+        case tool, kind, version, status, source, destination, rules
+        case keyID = "key_id"
+        case filesTotal = "files_total"
+        case filesMasked = "files_masked"
+        case filesSkipped = "files_skipped"
+        case filesFailed = "files_failed"
+        case filesCancelled = "files_cancelled"
+        case inputBytes = "input_bytes"
+        case maskedInputBytes = "masked_input_bytes"
+        case outputBytes = "output_bytes"
+        case recordsIn = "records_in"
+        case recordsOut = "records_out"
+        case threads
+        case parallelFiles = "parallel_files"
+        case listPages = "list_pages"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case elapsedSeconds = "elapsed_seconds"
+        case failures, files
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self) + Data([0x0A])
+    }
+}

@@ -1,0 +1,367 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import MaskObjectStore
+import MaskPipeline
+
+/// A batch's `--input` or `--output`: a local folder or an `s3://bucket/prefix`.
+public enum BatchLocation: Sendable, CustomStringConvertible {
+    case local(String)
+    case s3(S3Location)
+
+    public static func parse(_ text: String) throws -> BatchLocation {
+        if text.hasPrefix("s3://") {
+            guard let location = S3Location.parse(text) else { throw JobFailure.usage("'\(text)' is not an s3://bucket/prefix URL") }
+            return .s3(location)
+        }
+        if text.contains("://") { throw JobFailure.usage("'\(text)': only local folders and s3:// URLs are supported (use an S3-compatible endpoint for GCS or MinIO)") }
+        return .local(text)
+    }
+
+    public var description: String {
+        switch self {
+        case .local(let path): return path
+        case .s3(let location): return "s3://\(location.bucket)/\(location.folderPrefix)"
+        }
+    }
+
+    var isS3: Bool { if case .s3 = self { return true } else { return false } }
+
+    /// Whether one location lies inside the other (or they are the same).
+    func overlaps(_ other: BatchLocation) -> Bool {
+        switch (self, other) {
+        case (.local(let a), .local(let b)):
+            let x = LocalPaths.absolute(a) + "/"
+            let y = LocalPaths.absolute(b) + "/"
+            return x.hasPrefix(y) || y.hasPrefix(x)
+        case (.s3(let a), .s3(let b)):
+            return a.bucket == b.bucket && (a.folderPrefix.hasPrefix(b.folderPrefix) || b.folderPrefix.hasPrefix(a.folderPrefix))
+        default:
+            return false
+        }
+    }
+}
+
+/// An input file found under the source.
+struct SourceFile: Sendable {
+    /// Path relative to the source root, `/`-separated.
+    var relativePath: String
+    var uri: String
+    var size: Int
+    /// Object storage: the ETag from the listing.
+    var etag: String?
+    /// Local files: modification time.
+    var modified: Double?
+}
+
+/// Where inputs come from.
+protocol BatchSource: Sendable {
+    func list() throws -> [SourceFile]
+    /// A local path to read the file from; downloads into `directory` when remote.
+    /// - Returns: the path, and whether it is a temporary copy.
+    func localPath(of file: SourceFile, in directory: String) throws -> String
+    var listPages: Int? { get }
+}
+
+/// Where outputs go. Relative paths are `/`-separated, under the destination root.
+protocol BatchDestination: Sendable {
+    /// Takes the destination for this run (lock, staging, snapshot of what is there).
+    func prepare() throws
+    /// A local folder for this run's temporary files (masked parts before commit, downloads).
+    var stagingDirectory: String { get }
+    func read(_ path: String) throws -> Data?
+    /// Whether a committed output is still there with this size.
+    func exists(_ path: String, size: Int) -> Bool
+    func remove(_ path: String) throws
+    /// Moves a finished local file to its final name, atomically (rename, or one object upload).
+    func commit(file: String, to path: String, sha256: String) throws
+    /// Writes a small file atomically.
+    func write(_ data: Data, to path: String) throws
+    /// Names (full relative paths) in the folder `directory` (`""` or ending in `/`) starting with `prefix`.
+    func names(in directory: String, startingWith prefix: String) throws -> [String]
+    /// Removes the staging folder and releases the destination.
+    func finish()
+}
+
+enum LocalPaths {
+    static func absolute(_ path: String) -> String {
+        var url = URL(fileURLWithPath: path).standardizedFileURL
+        if let resolved = realpath(url.path, nil) {
+            url = URL(fileURLWithPath: String(cString: resolved))
+            free(resolved)
+        }
+        var text = url.path
+        while text.count > 1 && text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+
+    static func errorText() -> String { String(cString: strerror(errno)) }
+
+    /// Creates `path`'s parent folders.
+    static func makeParent(of path: String) throws {
+        let parent = (path as NSString).deletingLastPathComponent
+        guard !parent.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw IOFailure("cannot create \(parent): \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `data` under a hidden temporary name beside `path`, syncs, renames into place.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        try makeParent(of: path)
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw IOFailure("cannot create \(temporary): \(errorText())") }
+        var failure: String?
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = "cannot write \(temporary): \(errorText())"
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil && fsync(descriptor) != 0 && errno != EINVAL { failure = "cannot flush \(temporary): \(errorText())" }
+        close(descriptor)
+        if failure == nil && rename(temporary, path) != 0 { failure = "cannot rename \(temporary) to \(path): \(errorText())" }
+        if let failure {
+            unlink(temporary)
+            throw IOFailure(failure)
+        }
+    }
+}
+
+/// Path components starting with `.` or `_` are not inputs (temporary files, `_SUCCESS`,
+/// `_manifest.json`, Spark's `_temporary/`), as for Hadoop and Spark.
+func isHiddenPath(_ relativePath: String) -> Bool {
+    relativePath.split(separator: "/").contains { $0.hasPrefix(".") || $0.hasPrefix("_") }
+}
+
+// MARK: - Local folders
+
+final class LocalSource: BatchSource, @unchecked Sendable {
+    let root: String
+    var listPages: Int? { nil }
+
+    init(root: String) { self.root = root }
+
+    func list() throws -> [SourceFile] {
+        var info = stat()
+        guard stat(root, &info) == 0 else { throw JobFailure.io("cannot read input folder \(root): \(LocalPaths.errorText())") }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw JobFailure.usage("--input \(root) is not a folder") }
+        var files: [SourceFile] = []
+        var visited: Set<[UInt64]> = [[UInt64(info.st_dev), UInt64(info.st_ino)]]
+        try walk(relative: "", visited: &visited, into: &files)
+        return files.sorted { Array($0.relativePath.utf8).lexicographicallyPrecedes(Array($1.relativePath.utf8)) }
+    }
+
+    private func walk(relative: String, visited: inout Set<[UInt64]>, into files: inout [SourceFile]) throws {
+        let directory = relative.isEmpty ? root : "\(root)/\(relative)"
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+            throw JobFailure.io("cannot list \(directory): \(error.localizedDescription)")
+        }
+        for name in names where !name.hasPrefix(".") && !name.hasPrefix("_") {
+            let path = relative.isEmpty ? name : "\(relative)/\(name)"
+            let full = "\(root)/\(path)"
+            var info = stat()
+            guard stat(full, &info) == 0 else { continue }  // a dangling symbolic link
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                // Symbolic links to folders are followed once (no loops).
+                guard visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted else { continue }
+                try walk(relative: path, visited: &visited, into: &files)
+            case S_IFREG:
+                let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+                files.append(SourceFile(relativePath: path, uri: full, size: Int(info.st_size), etag: nil, modified: modified))
+            default:
+                continue
+            }
+        }
+    }
+
+    func localPath(of file: SourceFile, in directory: String) throws -> String { file.uri }
+}
+
+final class LocalDestination: BatchDestination, @unchecked Sendable {
+    let root: String
+    let stagingDirectory: String
+    private var lockDescriptor: Int32 = -1
+
+    init(root: String) {
+        self.root = root
+        stagingDirectory = "\(root)/.mask-batch-staging"
+    }
+
+    private func full(_ path: String) -> String { "\(root)/\(path)" }
+
+    func prepare() throws {
+        do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
+            throw JobFailure.io("cannot create output folder \(root): \(error.localizedDescription)")
+        }
+        // One batch at a time per destination: an advisory lock on the folder itself, released by
+        // the kernel when the process ends however it ends (no lock file left behind).
+        lockDescriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard lockDescriptor >= 0 else { throw JobFailure.io("cannot open \(root): \(LocalPaths.errorText())") }
+        if flock(lockDescriptor, LOCK_EX | LOCK_NB) != 0 {
+            throw JobFailure.usage("another mask batch is writing to \(root)")
+        }
+        // A killed run's temporary files: nothing in there was committed.
+        try? FileManager.default.removeItem(atPath: stagingDirectory)
+        do { try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: true) } catch {
+            throw JobFailure.io("cannot create \(stagingDirectory): \(error.localizedDescription)")
+        }
+    }
+
+    func read(_ path: String) throws -> Data? {
+        guard FileManager.default.fileExists(atPath: full(path)) else { return nil }
+        guard let data = FileManager.default.contents(atPath: full(path)) else { throw IOFailure("cannot read \(full(path))") }
+        return data
+    }
+
+    func exists(_ path: String, size: Int) -> Bool {
+        var info = stat()
+        return stat(full(path), &info) == 0 && Int(info.st_size) == size
+    }
+
+    func remove(_ path: String) throws {
+        if unlink(full(path)) != 0 && errno != ENOENT { throw IOFailure("cannot remove \(full(path)): \(LocalPaths.errorText())") }
+    }
+
+    func commit(file: String, to path: String, sha256: String) throws {
+        try LocalPaths.makeParent(of: full(path))
+        guard rename(file, full(path)) == 0 else { throw IOFailure("cannot move \(file) to \(full(path)): \(LocalPaths.errorText())") }
+    }
+
+    func write(_ data: Data, to path: String) throws {
+        try LocalPaths.writeAtomically(data, to: full(path))
+    }
+
+    func names(in directory: String, startingWith prefix: String) throws -> [String] {
+        let folder = directory.isEmpty ? root : full(String(directory.dropLast()))
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { $0.hasPrefix(prefix) }.map { directory + $0 }
+    }
+
+    func finish() {
+        try? FileManager.default.removeItem(atPath: stagingDirectory)
+        if lockDescriptor >= 0 {
+            close(lockDescriptor)
+            lockDescriptor = -1
+        }
+    }
+}
+
+// MARK: - Object storage
+
+final class S3Source: BatchSource, @unchecked Sendable {
+    let client: S3Client
+    let location: S3Location
+    let pageSize: Int?
+    private var pages: Int?
+    var listPages: Int? { pages }
+
+    init(client: S3Client, location: S3Location, pageSize: Int?) {
+        self.client = client
+        self.location = location
+        self.pageSize = pageSize
+    }
+
+    func list() throws -> [SourceFile] {
+        let prefix = location.folderPrefix
+        let before = client.listPages
+        let objects = try client.list(bucket: location.bucket, prefix: prefix, pageSize: pageSize)
+        pages = client.listPages - before
+        return objects.compactMap { object in
+            guard object.key.hasPrefix(prefix), !object.key.hasSuffix("/") else { return nil }
+            let relative = String(object.key.dropFirst(prefix.count))
+            guard !relative.isEmpty, !isHiddenPath(relative) else { return nil }
+            return SourceFile(relativePath: relative, uri: "s3://\(location.bucket)/\(object.key)", size: object.size, etag: object.etag, modified: nil)
+        }.sorted { Array($0.relativePath.utf8).lexicographicallyPrecedes(Array($1.relativePath.utf8)) }
+    }
+
+    func localPath(of file: SourceFile, in directory: String) throws -> String {
+        let path = "\(directory)/input"
+        // If-Match: the object must still be the one listed, or the identity recorded would lie.
+        try client.download(bucket: location.bucket, key: location.folderPrefix + file.relativePath, to: path, ifMatch: file.etag)
+        return path
+    }
+}
+
+final class S3Destination: BatchDestination, @unchecked Sendable {
+    let client: S3Client
+    let location: S3Location
+    let workDirectory: String?
+    let log: @Sendable (String) -> Void
+    private(set) var stagingDirectory = ""
+    /// What was under the prefix when the run started: relative path -> size.
+    private var existing: [String: Int] = [:]
+
+    init(client: S3Client, location: S3Location, workDirectory: String?, log: @escaping @Sendable (String) -> Void) {
+        self.client = client
+        self.location = location
+        self.workDirectory = workDirectory
+        self.log = log
+    }
+
+    private func key(_ path: String) -> String { location.folderPrefix + path }
+
+    func prepare() throws {
+        let prefix = location.folderPrefix
+        for object in try client.list(bucket: location.bucket, prefix: prefix) where object.key.hasPrefix(prefix) {
+            existing[String(object.key.dropFirst(prefix.count))] = object.size
+        }
+        // Multipart uploads a killed run left open are invisible but billed: abort them.
+        for upload in try client.incompleteUploads(bucket: location.bucket, prefix: prefix) {
+            try client.abortUpload(bucket: location.bucket, key: upload.key, uploadID: upload.uploadID)
+            log("aborted an unfinished upload of s3://\(location.bucket)/\(upload.key) (a killed run's)")
+        }
+        let base = workDirectory ?? FileManager.default.temporaryDirectory.path
+        do { try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true) } catch {
+            throw JobFailure.io("cannot create work folder \(base): \(error.localizedDescription)")
+        }
+        var template = Array("\(base)/mask-batch-XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw JobFailure.io("cannot create a work folder in \(base): \(LocalPaths.errorText())")
+        }
+        stagingDirectory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func read(_ path: String) throws -> Data? {
+        guard existing[path] != nil else { return nil }
+        return try client.get(bucket: location.bucket, key: key(path))
+    }
+
+    func exists(_ path: String, size: Int) -> Bool { existing[path] == size }
+
+    func remove(_ path: String) throws {
+        try client.delete(bucket: location.bucket, key: key(path))
+    }
+
+    func commit(file: String, to path: String, sha256: String) throws {
+        let type = path.hasSuffix(".gz") ? "application/gzip" : "application/octet-stream"
+        try client.upload(bucket: location.bucket, key: key(path), file: file, sha256: sha256, contentType: type)
+    }
+
+    func write(_ data: Data, to path: String) throws {
+        try client.put(bucket: location.bucket, key: key(path), data: data, contentType: path.hasSuffix(".json") ? "application/json" : "application/octet-stream")
+    }
+
+    func names(in directory: String, startingWith prefix: String) throws -> [String] {
+        existing.keys.filter { $0.hasPrefix(directory + prefix) && !$0.dropFirst(directory.count).contains("/") }
+    }
+
+    func finish() {
+        if !stagingDirectory.isEmpty { try? FileManager.default.removeItem(atPath: stagingDirectory) }
+    }
+}

@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import MaskBatch
+import MaskCore
+import MaskEngine
+import MaskObjectStore
+import MaskPipeline
+import MaskRules
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Batch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mask every file under a folder or s3:// prefix into the same relative paths under another, resumably.",
+        discussion: """
+            Inputs: .csv .tsv .psv .jsonl .ndjson .json, each optionally .gz (or what --include selects); names \
+            starting with '.' or '_' are skipped. SRC/rel/users.csv becomes DST/rel/users.csv.gz (or \
+            users.part-00000.csv.gz, ... over --max-part-size), committed by DST/_manifests/rel/users.csv.json. \
+            DST/_batch_manifest.json sums up the run; DST/_SUCCESS appears only when every file is done.
+
+            A rerun skips files whose input (size and SHA-256, or S3 ETag), rules, key and settings are unchanged \
+            (--force redoes them) and finishes what a failed or killed run left.
+
+            Object storage: s3://bucket/prefix with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, \
+            AWS_REGION and AWS_ENDPOINT_URL (MinIO; Google Cloud Storage: https://storage.googleapis.com with HMAC keys).
+
+            Exit codes: 0 every file done, 1 some file failed (each listed), 2 usage or rules error, 3 I/O error.
+            """)
+
+    @Option(name: .long, help: "Rules file (YAML).")
+    var rules: String
+
+    @Option(name: .long, help: "Source: a local folder or s3://bucket/prefix.")
+    var input: String
+
+    @Option(name: .long, help: "Destination: a local folder or s3://bucket/prefix.")
+    var output: String
+
+    @Option(name: .long, help: "Read every input as csv or jsonl (default: from each file's extension).")
+    var format: String?
+
+    @Option(name: .long, help: "CSV delimiter for every input: ',', '\\t' (or 'tab'), '|' or ';' (default: tab for .tsv, '|' for .psv, else ',').")
+    var delimiter: String?
+
+    @Flag(name: .long, help: "CSV inputs have no header row: rules name columns by number (1, 2, ...).")
+    var noHeader = false
+
+    @Option(name: .long, help: "Only inputs whose relative path matches this glob (* ? [..] within a folder, ** across; no '/' = file name). Repeatable.")
+    var include: [String] = []
+
+    @Option(name: .long, help: "Leave out inputs matching this glob. Repeatable.")
+    var exclude: [String] = []
+
+    @Option(name: .long, help: "Worker threads in all, split across the files in flight (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Files masked at once.")
+    var parallelFiles: Int = 2
+
+    @Option(name: .long, help: "Gzip level, 1 (fastest) to 9.")
+    var level: Int = 6
+
+    @Option(name: .long, help: "Split a file's output into parts of about this size (bytes; K, M, G suffixes).")
+    var maxPartSize: String = "256M"
+
+    @Option(name: .long, help: "Target chunk size (bytes; K, M suffixes).")
+    var chunkSize: String = "2M"
+
+    @Option(name: .long, help: "Largest record accepted (bytes; K, M suffixes).")
+    var maxRecordSize: String = "16M"
+
+    @Flag(name: .long, help: "Mask every file again, even those already done with the same input, rules, key and settings.")
+    var force = false
+
+    @Flag(name: .long, help: "Stop starting new files after the first failure.")
+    var failFast = false
+
+    @Flag(name: .long, help: "Exact field names in the rules must be columns of every CSV input (else that file fails).")
+    var strictFields = false
+
+    @Option(name: .long, help: "Write the run summary (JSON, as DST/_batch_manifest.json) to this local file.")
+    var report: String?
+
+    @Option(name: .long, help: "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS for the region).")
+    var endpoint: String?
+
+    @Option(name: .long, help: "S3 region for signing (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).")
+    var region: String?
+
+    @Flag(name: .long, help: "Virtual-hosted S3 addressing (bucket.host) instead of path-style (host/bucket).")
+    var virtualHost = false
+
+    @Option(name: .long, help: "Keys per S3 listing request (default: the server's, 1000 on AWS).")
+    var pageSize: Int?
+
+    @Option(name: .long, help: "Upload outputs at least this large in parts (S3 multipart upload).")
+    var multipartThreshold: String = "64M"
+
+    @Option(name: .long, help: "Part size of a multipart upload (S3 needs at least 5M).")
+    var partSize: String = "16M"
+
+    @Option(name: .long, help: "Attempts per S3 request on network errors, 5xx and throttling (with exponential backoff).")
+    var retries: Int = 5
+
+    @Option(name: .long, help: "Local folder for temporary files when --output is in object storage (default: $TMPDIR).")
+    var workDir: String?
+
+    @Flag(name: .shortAndLong, help: "Only failures and the summary on stderr; no per-file lines or progress.")
+    var quiet = false
+
+    func validate() throws {
+        guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard parallelFiles >= 1 else { throw ValidationError("--parallel-files must be at least 1") }
+        if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
+        if let pageSize, pageSize < 1 || pageSize > 1000 { throw ValidationError("--page-size must be 1...1000") }
+        guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
+        _ = try parsedDelimiter()
+        for (name, value) in [
+            ("--max-part-size", maxPartSize), ("--chunk-size", chunkSize), ("--max-record-size", maxRecordSize),
+            ("--multipart-threshold", multipartThreshold), ("--part-size", partSize),
+        ] {
+            guard let size = ByteSize.parse(value), size > 0 else { throw ValidationError("\(name): '\(value)' is not a size") }
+        }
+    }
+
+    func parsedDelimiter() throws -> UInt8? {
+        guard let delimiter else { return nil }
+        switch delimiter {
+        case ",": return UInt8(ascii: ",")
+        case "\\t", "\t", "tab", "TAB": return 0x09
+        case "|": return UInt8(ascii: "|")
+        case ";": return UInt8(ascii: ";")
+        default: throw ValidationError("--delimiter must be ',', '\\t', '|' or ';'")
+        }
+    }
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        var failed = false
+        try runMapped {
+            let compiled = try RulesLoader.load(path: rules)
+            let hasher = compiled.usesHash ? try KeyedHasher.load(settings: compiled.hash) : nil
+            var options = BatchOptions(input: input, output: output)
+            options.format = format.flatMap(InputFormat.init(rawValue:))
+            options.delimiter = try parsedDelimiter()
+            options.hasHeader = !noHeader
+            options.include = include
+            options.exclude = exclude
+            if let threads { options.threads = threads }
+            options.parallelFiles = parallelFiles
+            options.level = level
+            options.maxPartSize = ByteSize.parse(maxPartSize)!
+            options.chunkSize = ByteSize.parse(chunkSize)!
+            options.maxRecordSize = ByteSize.parse(maxRecordSize)!
+            options.force = force
+            options.failFast = failFast
+            options.strictFields = strictFields
+            options.reportPath = report
+            options.showProgress = isatty(STDERR_FILENO) != 0 && !quiet
+            options.listFiles = !quiet
+            options.log = { line in
+                if line.hasPrefix("error: ") { printError(String(line.dropFirst(7))) } else { printNote(line) }
+            }
+            options.endpoint = endpoint
+            options.region = region
+            options.addressing = virtualHost ? .virtual : .path
+            options.pageSize = pageSize
+            options.multipartThreshold = ByteSize.parse(multipartThreshold)!
+            options.partSize = ByteSize.parse(partSize)!
+            options.maxAttempts = retries
+            options.workDirectory = workDir
+            let summary = try BatchJob(rules: compiled, hasher: hasher, options: options).run()
+            let rate = summary.elapsedSeconds > 0 ? Double(summary.maskedInputBytes) / summary.elapsedSeconds / 1e6 : 0
+            var line = "batch: \(summary.filesTotal) files: \(summary.filesMasked) masked, \(summary.filesSkipped) skipped, \(summary.filesFailed) failed"
+            if summary.filesCancelled > 0 { line += ", \(summary.filesCancelled) not started" }
+            line += String(format: "; %.1f MB masked in %.2f s (%.1f MB/s) -> %@", Double(summary.maskedInputBytes) / 1e6, summary.elapsedSeconds, rate, summary.destination)
+            printNote(line)
+            for failure in summary.failures {
+                printError("failed: \(failure.input): \(failure.error)")
+            }
+            failed = summary.status != "succeeded"
+        }
+        if failed { throw ExitCode(ExitStatus.dataError.rawValue) }
+    }
+}

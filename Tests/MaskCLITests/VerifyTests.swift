@@ -1,0 +1,51 @@
+import Foundation
+import MaskTestSupport
+import Testing
+
+/// `mask verify` and `--verify`: nothing that looks like an email or phone may survive.
+@Suite struct VerifyTests {
+    let directory = TemporaryDirectory()
+
+    @Test func maskedOutputPassesAndTokensAndHashesDoNotTrigger() throws {
+        let input = directory.write("in.csv", Fixtures.syntheticCSV(rows: 300))
+        let masked = Runner.mask(["--rules", MaskBinary.rules("pii.yaml"), "--input", input], in: directory)
+        try #require(masked.status == 0, "\(masked.stderr)")
+        let path = directory.write("masked.csv.gz", masked.stdout)
+        let verify = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), path], in: directory)
+        #expect(verify.status == 0, "\(verify.stdoutText)\(verify.stderr)")
+        #expect(verify.stdoutText.contains("300 records checked, 0 finding(s)"))
+    }
+
+    @Test func survivingDataIsNamedByRecordAndFieldNeverByValue() throws {
+        let path = directory.write("leaky.csv", "id,email,notes\n1,KndCa9_y1E8mbPdt,fine\n2,[REDACTED],call 415-555-0123 now\n3,bob@example.org,ok\n")
+        let verify = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), path], in: directory)
+        #expect(verify.status == 1)
+        #expect(verify.stdoutText.contains("record 2 at byte offset 39, field notes: looks like phone"), "\(verify.stdoutText)")
+        #expect(verify.stdoutText.contains("record 3 at byte offset 74, field email: looks like email"))
+        #expect(!verify.stdoutText.contains("415-555-0123") && !verify.stdoutText.contains("bob@example.org"))
+        #expect(!verify.stderr.contains("bob@example.org"))
+    }
+
+    @Test func jsonlFindingsNameTheFieldPath() throws {
+        let path = directory.write("leaky.jsonl", "{\"id\":1,\"contact\":{\"email\":\"x@example.com\"},\"orders\":[{\"phone\":\"+81 90-1234-5678\"}]}\n")
+        let verify = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), path], in: directory)
+        #expect(verify.status == 1)
+        #expect(verify.stdoutText.contains("field contact.email: looks like email"), "\(verify.stdoutText)")
+        #expect(verify.stdoutText.contains("field orders[].phone: looks like phone"))
+    }
+
+    @Test func verifyFlagFailsARunWhoseRulesLeaveDataBehind() throws {
+        let keepAll = directory.write("keep.yaml", Fixtures.keepAllRules)
+        let input = directory.write("in.csv", "id,notes\n1,mail me at a@example.com\n")
+        let run = Runner.mask(["--rules", keepAll, "--input", input, "--output", directory.file("out"),
+                               "--verify", MaskBinary.rules("pii-strict.yaml")], in: directory)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("verification failed"))
+        #expect(run.stderr.contains("record 1") && run.stderr.contains("field notes: looks like email"))
+        #expect(!run.stderr.contains("a@example.com"))
+        #expect(directory.list("out").isEmpty)
+        let good = Runner.mask(["--rules", MaskBinary.rules("pii.yaml"), "--input", input, "--output", directory.file("ok"),
+                                "--verify", MaskBinary.rules("pii-strict.yaml")], in: directory)
+        #expect(good.status == 0, "\(good.stderr)")
+    }
+}
