@@ -8,102 +8,45 @@ import Foundation
 import MaskCompression
 import MaskPipeline
 
-/// A local file as the engine's byte source, gunzipped when it starts with the gzip magic
-/// number, that also computes the SHA-256 of the file's bytes as they are read — so an input's
-/// identity costs no second pass — and reports progress in file bytes.
+/// A local file as the engine's byte source (an `InputSource`, so gzip is detected the same way)
+/// that also computes the SHA-256 of the file's bytes as they are read — so an input's identity
+/// costs no second pass — and reports progress in file bytes.
 final class HashingFileSource: ByteSource, @unchecked Sendable {
-    let name: String
-    private let descriptor: Int32
-    private var decoder: GzipStreamDecoder?
-    private var raw = [UInt8](repeating: 0, count: 1 << 20)
-    private var decoded: [UInt8] = []
-    private var decodedStart = 0
-    private var sniffed = false
-    private var endOfInput = false
-    private var hasher = SHA256()
-    private let progress: (Int) -> Void
-    private(set) var rawBytesRead = 0
-    private(set) var isGzip = false
-    var compressedBytesRead: Int? { isGzip ? rawBytesRead : nil }
+    /// The running digest, updated from the source's raw-bytes hook.
+    private final class Digest: @unchecked Sendable {
+        var hasher = SHA256()
+    }
+
+    private let digest = Digest()
+    private let source: InputSource
 
     /// - Parameters:
     ///   - name: for messages and the manifest (the input's URI).
     ///   - progress: called with the number of file bytes each read consumed.
     init(path: String, name: String, progress: @escaping (Int) -> Void) throws {
-        descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw IOFailure("cannot open input \(name): \(String(cString: strerror(errno)))") }
-        self.name = name
-        self.progress = progress
+        let digest = self.digest
+        source = try InputSource(path: path, displayName: name) { bytes in
+            digest.hasher.update(bufferPointer: bytes)
+            progress(bytes.count)
+        }
     }
 
-    deinit { close(descriptor) }
+    var name: String { source.name }
+    var compressedBytesRead: Int? { source.compressedBytesRead }
+    var rawBytesRead: Int { source.rawBytesRead }
+    var isGzip: Bool { source.isGzip }
+    var reachedEnd: Bool { source.reachedEnd }
 
     /// The SHA-256 of every byte read so far (the whole file once the engine reached its end).
-    var sha256: String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
-    var reachedEnd: Bool { endOfInput }
-
-    private func readRaw() throws -> Int {
-        while true {
-            let count = raw.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw IOFailure("cannot read \(name): \(String(cString: strerror(errno)))")
-            }
-            rawBytesRead += count
-            raw.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            if count > 0 { progress(count) }
-            return count
-        }
-    }
+    var sha256: String { digest.hasher.finalize().map { String(format: "%02x", $0) }.joined() }
 
     func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
-        while true {
-            if decodedStart < decoded.count {
-                let count = min(limit, decoded.count - decodedStart)
-                buffer.append(contentsOf: decoded[decodedStart..<decodedStart + count])
-                decodedStart += count
-                if decodedStart == decoded.count {
-                    decoded.removeAll(keepingCapacity: true)
-                    decodedStart = 0
-                }
-                return count
-            }
-            if endOfInput { return 0 }
-            let count = try readRaw()
-            if count == 0 {
-                endOfInput = true
-                if let decoder {
-                    do { try decoder.finish() } catch { throw IOFailure("\(name): \(error)") }
-                }
-                return 0
-            }
-            if !sniffed {
-                sniffed = true
-                if count >= 2 && raw[0] == 0x1F && raw[1] == 0x8B {
-                    isGzip = true
-                    decoder = try GzipStreamDecoder()
-                }
-            }
-            if let decoder {
-                do {
-                    try raw.withUnsafeBytes { try decoder.decompress(UnsafeRawBufferPointer(rebasing: $0[0..<count]), into: &decoded) }
-                } catch {
-                    throw IOFailure("\(name): \(error)")
-                }
-            } else {
-                let take = min(limit, count)
-                buffer.append(contentsOf: raw[0..<take])
-                if take < count { decoded.append(contentsOf: raw[take..<count]) }
-                return take
-            }
-        }
+        try source.read(into: &buffer, limit: limit)
     }
 
     /// Reads the rest of the file (without decoding) so the digest covers all of it.
     func drain() throws {
-        while !endOfInput {
-            if try readRaw() == 0 { endOfInput = true }
-        }
+        try source.drain()
     }
 }
 

@@ -121,9 +121,9 @@ struct DetectorProfile {
     }
 }
 
-/// The JSONL masker, once the JSONL engine is present.
+/// The JSONL masker, built as pipe mode builds it.
 enum JSONLSupport {
     static func makeMasker(rules: CompiledRules, values: ValueMasker) throws -> any ChunkMasking {
-        throw BenchError(description: "--format jsonl is not available in mask bench yet")
+        JSONLChunkMasker(values: values, maxRecordSize: 16 << 20, collectRejects: true)
     }
 }

@@ -42,17 +42,25 @@ public final class InputSource: ByteSource, @unchecked Sendable {
     public private(set) var rawBytesRead = 0
     public private(set) var isGzip = false
     public var compressedBytesRead: Int? { isGzip ? rawBytesRead : nil }
+    /// The end of the underlying file was reached.
+    public var reachedEnd: Bool { endOfInput }
+    /// Sees every block of file bytes as read, before decompression (batch hashes inputs with it).
+    private let onRawBytes: ((UnsafeRawBufferPointer) -> Void)?
 
-    /// - Parameter path: a file, or `nil`/`-` for standard input.
-    public init(path: String?) throws {
+    /// - Parameters:
+    ///   - path: a file, or `nil`/`-` for standard input.
+    ///   - displayName: the name for messages and manifests (default: the path).
+    ///   - onRawBytes: called with each block of file bytes as it is read.
+    public init(path: String?, displayName: String? = nil, onRawBytes: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {
+        self.onRawBytes = onRawBytes
         if let path, path != "-" {
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
-                throw IOFailure("cannot open input \(path): \(String(cString: strerror(errno)))")
+                throw IOFailure("cannot open input \(displayName ?? path): \(String(cString: strerror(errno)))")
             }
             self.descriptor = descriptor
             ownsDescriptor = true
-            name = path
+            name = displayName ?? path
         } else {
             descriptor = STDIN_FILENO
             ownsDescriptor = false
@@ -72,7 +80,15 @@ public final class InputSource: ByteSource, @unchecked Sendable {
                 throw IOFailure("cannot read \(name): \(String(cString: strerror(errno)))")
             }
             rawBytesRead += count
+            if count > 0, let onRawBytes { raw.withUnsafeBytes { onRawBytes(UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
             return count
+        }
+    }
+
+    /// Reads the rest of the file without decoding it (so `onRawBytes` has seen every byte).
+    public func drain() throws {
+        while !endOfInput {
+            if try readRaw() == 0 { endOfInput = true }
         }
     }
 
