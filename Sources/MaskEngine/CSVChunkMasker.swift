@@ -9,6 +9,13 @@ public struct ChunkProblem: Sendable, Equatable {
     public var recordInChunk: Int
     /// Offset of the record's first byte within the chunk.
     public var offsetInChunk: Int
+
+    public init(kind: DataError.Kind, detail: String, recordInChunk: Int, offsetInChunk: Int) {
+        self.kind = kind
+        self.detail = detail
+        self.recordInChunk = recordInChunk
+        self.offsetInChunk = offsetInChunk
+    }
 }
 
 /// Something a detector found in a field, located without its value (`mask verify`).
@@ -35,7 +42,7 @@ public struct MaskedChunk: Sendable {
     public var problems: [ChunkProblem]
     /// Malformed records, masked by a raw scan with every detector (only with rejects enabled).
     public var rejects: [UInt8]
-    /// Where scan policies found something (only when the masker collects findings).
+    /// Where a verifier's detectors found something (`mask verify`, `--verify`).
     public var findings: [Finding] = []
 
     public init(output: [UInt8], statistics: MaskStatistics, problems: [ChunkProblem], rejects: [UInt8], findings: [Finding] = []) {
@@ -55,17 +62,14 @@ public struct CSVChunkMasker: Sendable {
     public let maxRecordSize: Int
     /// Write malformed records, masked, to rejects instead of only reporting them.
     public let collectRejects: Bool
-    /// Record where scan policies found something (for `mask verify`); costs nothing when off.
-    public let collectFindings: Bool
     let programs: [PolicyProgram]
 
-    public init(plan: CSVColumnPlan, values: ValueMasker, dialect: CSVDialect, maxRecordSize: Int, collectRejects: Bool, collectFindings: Bool = false) {
+    public init(plan: CSVColumnPlan, values: ValueMasker, dialect: CSVDialect, maxRecordSize: Int, collectRejects: Bool) {
         self.plan = plan
         self.values = values
         tokenizer = CSVTokenizer(dialect: dialect)
         self.maxRecordSize = maxRecordSize
         self.collectRejects = collectRejects
-        self.collectFindings = collectFindings
         programs = plan.policies.map(PolicyProgram.init)
     }
 
@@ -77,7 +81,6 @@ public struct CSVChunkMasker: Sendable {
         output.reserveCapacity(chunk.count + chunk.count / 8)
         var problems: [ChunkProblem] = []
         var rejects: [UInt8] = []
-        var findings: [Finding] = []
         let delimiter = tokenizer.dialect.delimiter
         let programs = self.programs
         let expected = plan.expectedFieldCount
@@ -150,11 +153,6 @@ public struct CSVChunkMasker: Sendable {
                     }
                 } else {
                     statistics.fieldChanges[column] += 1
-                    if collectFindings && kind == .scan {
-                        for detection in scratch.detections {
-                            findings.append(Finding(recordInChunk: recordIndex, offsetInChunk: record.start, field: plan.names[column], detector: detection.detector))
-                        }
-                    }
                     flush()
                     if emittedAny { output.append(delimiter) }
                     if outcome == .replaced {
@@ -173,7 +171,7 @@ public struct CSVChunkMasker: Sendable {
             }
         }
         flush()
-        return MaskedChunk(output: output, statistics: statistics, problems: problems, rejects: rejects, findings: findings)
+        return MaskedChunk(output: output, statistics: statistics, problems: problems, rejects: rejects)
     }
 }
 

@@ -209,13 +209,15 @@ public struct ValueMasker: Sendable {
                 $0.range.lowerBound != $1.range.lowerBound
                     ? $0.range.lowerBound < $1.range.lowerBound : $0.range.count > $1.range.count
             }
-            var kept: [Detection] = []
+            // Compacted in place: no new array per value that has several matches.
+            var kept = 0
             var end = 0
-            for detection in scratch.detections where detection.range.lowerBound >= end {
-                kept.append(detection)
-                end = detection.range.upperBound
+            for index in scratch.detections.indices where scratch.detections[index].range.lowerBound >= end {
+                end = scratch.detections[index].range.upperBound
+                scratch.detections[kept] = scratch.detections[index]
+                kept += 1
             }
-            scratch.detections = kept
+            scratch.detections.removeSubrange(kept...)
         }
     }
 

@@ -45,7 +45,8 @@ public struct JobOptions: Sendable {
     /// Rescan every masked chunk with these rules (every field, every detector) and fail the run
     /// if anything is found (`--verify`).
     public var verifyRules: CompiledRules?
-    /// Only look: write nothing, collect where the rules' scan policies find something (`mask verify`).
+    /// Only look: write nothing, report where the rules' detectors find something in any field
+    /// (`mask verify`; pass `CompiledRules.forVerification`).
     public var verifyOnly = false
     /// Called with a line for the user on stderr (warnings, summary).
     public var log: @Sendable (String) -> Void = { _ in }
@@ -144,12 +145,8 @@ public struct MaskJob {
             throw JobFailure.io(error.description)
         }
         statistics.fieldChanges = Array(repeating: 0, count: prepared.policies.count)
-        let verifier: (any ChunkMasking)?
-        do {
-            verifier = try options.verifyRules.map { try makeVerifier(rules: $0.forVerification, maskedHeader: prepared.header) }
-        } catch let error as JobFailure {
-            throw error
-        }
+        let verifier = try options.verifyRules.map { try makeVerifier(rules: $0.forVerification, maskedHeader: prepared.header) }
+        let verifyOnlyMasker = options.verifyOnly ? try makeVerifier(rules: rules, maskedHeader: prepared.header) : nil
 
         let headerOutput = options.compress ? Self.compressed(prepared.header, level: options.level) : prepared.header
         let sink: OutputSink
@@ -175,9 +172,8 @@ public struct MaskJob {
             throw JobFailure.io("\(error)")
         }
 
-        // JSONL verification walks every string value with its path (CSV collects findings in its masker).
-        let masker: any ChunkMasking = options.verifyOnly && options.format == .jsonl
-            ? JSONLVerifier(values: values, maxRecordSize: options.maxRecordSize) : prepared.masker
+        // `mask verify` reads with the same verifier that `--verify` runs on masked chunks.
+        let masker: any ChunkMasking = verifyOnlyMasker ?? prepared.masker
         let compress = options.compress
         let level = options.level
         let progress = options.showProgress ? ProgressLine() : nil
@@ -342,7 +338,7 @@ public struct MaskJob {
             let plan: CSVColumnPlan
             do { plan = try CSVColumnPlan(names: names, rules: rules, requireExactFields: options.requireExactFields) } catch let error as PlanError { throw JobFailure.usage(error.description) }
             let masker = CSVChunkMasker(plan: plan, values: values, dialect: options.dialect, maxRecordSize: options.maxRecordSize,
-                                        collectRejects: options.rejectsPath != nil, collectFindings: options.verifyOnly)
+                                        collectRejects: options.rejectsPath != nil)
             var header: [UInt8] = Array(first[0..<bomLength])
             if options.dialect.hasHeader {
                 first.withUnsafeBytes { header += plan.maskedHeader($0, record: span, fields: fields, delimiter: options.dialect.delimiter) }

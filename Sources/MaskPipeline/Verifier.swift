@@ -4,8 +4,9 @@ import MaskRules
 
 /// Rescans masked CSV: every field, every detector, findings only (the output is thrown away).
 ///
-/// Without a header the column count is not known up front, so each record is checked against
-/// its own width: verification never fails a record for its shape, only for what it holds.
+/// Verification never fails a record for its width, only for what it holds; a record that is
+/// not CSV at all (an unterminated quote) is a data error like anywhere else, so a broken file
+/// can never pass as clean.
 struct CSVVerifier: ChunkMasking {
     let plan: CSVColumnPlan
     let values: ValueMasker
@@ -15,6 +16,7 @@ struct CSVVerifier: ChunkMasking {
     func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk {
         var statistics = MaskStatistics(detectors: values.rules.detectors.count, fields: 0)
         var findings: [Finding] = []
+        var problems: [ChunkProblem] = []
         let tokenizer = CSVTokenizer(dialect: dialect)
         let detectors = Array(values.rules.detectors.indices)
         var decoded: [UInt8] = []
@@ -25,6 +27,12 @@ struct CSVVerifier: ChunkMasking {
             position = span.end
             if span.isBlankLine { continue }
             record += 1
+            statistics.recordsIn += 1
+            if let problem = span.problem {
+                problems.append(ChunkProblem(kind: problem, detail: "", recordInChunk: record, offsetInChunk: span.start))
+                continue
+            }
+            statistics.recordsOut += 1
             for (column, field) in scratch.fields.enumerated() where !field.isEmpty {
                 tokenizer.withDecodedValue(of: field, in: chunk, scratch: &decoded) { value in
                     values.detect(in: value, detectors: detectors, scratch: scratch, statistics: &statistics)
@@ -35,7 +43,7 @@ struct CSVVerifier: ChunkMasking {
                 }
             }
         }
-        return MaskedChunk(output: [], statistics: statistics, problems: [], rejects: [], findings: findings)
+        return MaskedChunk(output: [], statistics: statistics, problems: problems, rejects: [], findings: findings)
     }
 }
 
@@ -47,14 +55,17 @@ struct JSONLVerifier: ChunkMasking {
     func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk {
         var statistics = MaskStatistics(detectors: values.rules.detectors.count, fields: 0)
         var findings: [Finding] = []
+        var problems: [ChunkProblem] = []
         let detectors = Array(values.rules.detectors.indices)
         var decoded: [UInt8] = []
         var lineStart = 0
         var record = 0
         for index in 0...chunk.count where index == chunk.count || chunk[index] == 0x0A {
             defer { lineStart = index + 1 }
-            guard index > lineStart else { continue }
+            // Blank lines are not records, as in JSONL masking.
+            guard UnsafeRawBufferPointer(rebasing: chunk[lineStart..<index]).contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { continue }
             record += 1
+            statistics.recordsIn += 1
             var scanner = JSONScanner(chunk, start: lineStart, end: index)
             // Containers from the root down, named as rules name fields: `contact`, `orders[]`.
             var path: [String] = []
@@ -67,7 +78,12 @@ struct JSONLVerifier: ChunkMasking {
             }
             scan: while true {
                 switch scanner.next() {
-                case .end, .error:
+                case .end:
+                    statistics.recordsOut += 1
+                    break scan
+                case .error:
+                    let reason = scanner.error.map { " (\($0))" } ?? ""
+                    problems.append(ChunkProblem(kind: .invalidJSON, detail: "not a JSON value\(reason)", recordInChunk: record, offsetInChunk: lineStart))
                     break scan
                 case .key:
                     decoded.removeAll(keepingCapacity: true)
@@ -94,6 +110,6 @@ struct JSONLVerifier: ChunkMasking {
                 }
             }
         }
-        return MaskedChunk(output: [], statistics: statistics, problems: [], rejects: [], findings: findings)
+        return MaskedChunk(output: [], statistics: statistics, problems: problems, rejects: [], findings: findings)
     }
 }

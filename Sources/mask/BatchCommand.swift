@@ -118,23 +118,14 @@ struct Batch: ParsableCommand {
         if let pageSize, pageSize < 1 || pageSize > 1000 { throw ValidationError("--page-size must be 1...1000") }
         guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
         _ = try parsedDelimiter()
-        for (name, value) in [
+        try ByteSize.validate([
             ("--max-part-size", maxPartSize), ("--chunk-size", chunkSize), ("--max-record-size", maxRecordSize),
             ("--multipart-threshold", multipartThreshold), ("--part-size", partSize),
-        ] {
-            guard let size = ByteSize.parse(value), size > 0 else { throw ValidationError("\(name): '\(value)' is not a size") }
-        }
+        ])
     }
 
     func parsedDelimiter() throws -> UInt8? {
-        guard let delimiter else { return nil }
-        switch delimiter {
-        case ",": return UInt8(ascii: ",")
-        case "\\t", "\t", "tab", "TAB": return 0x09
-        case "|": return UInt8(ascii: "|")
-        case ";": return UInt8(ascii: ";")
-        default: throw ValidationError("--delimiter must be ',', '\\t', '|' or ';'")
-        }
+        try delimiter.map(Delimiter.parse)
     }
 
     func run() throws {

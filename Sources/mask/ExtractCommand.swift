@@ -64,7 +64,7 @@ struct Extract: ParsableCommand {
         if (include != nil || exclude != nil) && schema == nil { throw ValidationError("--include and --exclude need --schema") }
         if include != nil && exclude != nil { throw ValidationError("give --include or --exclude, not both") }
         guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
-        guard ByteSize.parse(maxPartSize) != nil else { throw ValidationError("--max-part-size: '\(maxPartSize)' is not a size") }
+        try ByteSize.validate([("--max-part-size", maxPartSize)])
     }
 
     func run() throws {

@@ -72,20 +72,8 @@ struct Pipe: ParsableCommand {
         guard ["gzip", "none"].contains(compress) else { throw ValidationError("--compress must be gzip or none") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
-        _ = try parsedDelimiter()
-        for (name, value) in [("--max-part-size", maxPartSize), ("--chunk-size", chunkSize), ("--max-record-size", maxRecordSize)] {
-            guard let size = ByteSize.parse(value), size > 0 else { throw ValidationError("\(name): '\(value)' is not a size") }
-        }
-    }
-
-    func parsedDelimiter() throws -> UInt8 {
-        switch delimiter {
-        case ",": return UInt8(ascii: ",")
-        case "\\t", "\t", "tab", "TAB": return 0x09
-        case "|": return UInt8(ascii: "|")
-        case ";": return UInt8(ascii: ";")
-        default: throw ValidationError("--delimiter must be ',', '\\t', '|' or ';'")
-        }
+        _ = try Delimiter.parse(delimiter)
+        try ByteSize.validate([("--max-part-size", maxPartSize), ("--chunk-size", chunkSize), ("--max-record-size", maxRecordSize)])
     }
 
     func run() throws {
@@ -96,7 +84,7 @@ struct Pipe: ParsableCommand {
             var options = JobOptions()
             options.input = input
             options.format = format.flatMap(InputFormat.init(rawValue:)) ?? input.flatMap(InputFormat.guess(fromPath:)) ?? .csv
-            options.dialect = CSVDialect(delimiter: try parsedDelimiter(), hasHeader: !noHeader)
+            options.dialect = CSVDialect(delimiter: try Delimiter.parse(delimiter), hasHeader: !noHeader)
             if let threads { options.threads = threads }
             options.compress = compress == "gzip"
             options.level = level
@@ -137,7 +125,27 @@ struct Pipe: ParsableCommand {
     }
 }
 
+/// `--delimiter` as every command accepts it.
+enum Delimiter {
+    static func parse(_ text: String) throws -> UInt8 {
+        switch text {
+        case ",": return UInt8(ascii: ",")
+        case "\\t", "\t", "tab", "TAB": return 0x09
+        case "|": return UInt8(ascii: "|")
+        case ";": return UInt8(ascii: ";")
+        default: throw ValidationError("--delimiter must be ',', '\\t', '|' or ';'")
+        }
+    }
+}
+
 enum ByteSize {
+    /// Checks size options in `validate()`: each must parse and be positive.
+    static func validate(_ options: [(name: String, value: String)]) throws {
+        for (name, value) in options {
+            guard let size = parse(value), size > 0 else { throw ValidationError("\(name): '\(value)' is not a size") }
+        }
+    }
+
     /// Parses `123`, `64K`, `2M`, `1G` (binary multiples).
     static func parse(_ text: String) -> Int? {
         let upper = text.uppercased()

@@ -33,6 +33,11 @@ struct Verify: ParsableCommand {
     @Argument(help: "Masked files (plain or gzip); standard input when none.")
     var files: [String] = []
 
+    func validate() throws {
+        _ = try Delimiter.parse(delimiter)
+        if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
+    }
+
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         var found = 0
@@ -42,8 +47,7 @@ struct Verify: ParsableCommand {
                 var options = JobOptions()
                 options.input = file
                 options.format = format.flatMap(InputFormat.init(rawValue:)) ?? InputFormat.guess(fromPath: file) ?? .csv
-                let separator: UInt8 = ["\\t", "tab", "\t"].contains(delimiter) ? 0x09 : delimiter.utf8.first ?? UInt8(ascii: ",")
-                options.dialect = CSVDialect(delimiter: separator, hasHeader: !noHeader)
+                options.dialect = CSVDialect(delimiter: try Delimiter.parse(delimiter), hasHeader: !noHeader)
                 options.verifyOnly = true
                 options.requireExactFields = false
                 let result = try MaskJob(rules: compiled, hasher: nil, options: options).run()

@@ -10,19 +10,7 @@ import Glibc
 enum BatchFixtures {
     static let rules = """
         version: 1
-        detectors:
-          email:
-            pattern: '(?i)(?<![a-z0-9._%+\\-])[a-z0-9._%+\\-]+@(?:[a-z0-9\\-]+\\.)+[a-z]{2,24}(?![a-z0-9\\-])'
-            prefilter: "@"
-            token: "[EMAIL]"
-            normalize: lowercase
-          phone:
-            pattern: '(?<![\\w+])(?:\\+\\d{1,3}[ .\\-]?)?(?:\\(\\d{1,4}\\)[ .\\-]?)?\\d{1,4}(?:[ .\\-]\\d{2,8}){1,4}(?!\\w)'
-            prefilter: { min_digits: 7 }
-            validate: { digits: [7, 15] }
-            token: "[PHONE]"
-            normalize: e164
-            default_region: US
+        \(Fixtures.detectors)
         fields:
           email: hash
           name: redact

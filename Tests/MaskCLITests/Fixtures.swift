@@ -3,8 +3,9 @@ import MaskTestSupport
 
 /// Rules used across the CLI tests: every policy on a column of its own.
 enum Fixtures {
-    static let everyPolicyRules = """
-        version: 1
+    /// The email and phone detectors the CLI tests share (simpler than rules/pii.yaml on purpose,
+    /// so the tests pin engine behaviour, not the shipped patterns).
+    static let detectors = """
         detectors:
           email:
             pattern: '(?i)(?<![a-z0-9._%+\\-])[a-z0-9._%+\\-]+@(?:[a-z0-9\\-]+\\.)+[a-z]{2,24}(?![a-z0-9\\-])'
@@ -18,6 +19,11 @@ enum Fixtures {
             token: "[PHONE]"
             normalize: e164
             default_region: US
+        """
+
+    static let everyPolicyRules = """
+        version: 1
+        \(detectors)
         fields:
           "email*": hash
           "phone*": { hash: { detector: phone } }

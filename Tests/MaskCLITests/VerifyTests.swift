@@ -48,4 +48,17 @@ import Testing
                                 "--verify", MaskBinary.rules("pii-strict.yaml")], in: directory)
         #expect(good.status == 0, "\(good.stderr)")
     }
+
+    @Test func malformedInputIsAnErrorNotAPass() throws {
+        let csv = directory.write("broken.csv", "id,notes\n1,fine\n2,\"never closed, bob@example.org\n")
+        let csvResult = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), csv], in: directory)
+        #expect(csvResult.status == 1)
+        #expect(csvResult.stderr.contains("record 2 at byte offset 16: unterminated quoted field"), "\(csvResult.stderr)")
+        #expect(!csvResult.stderr.contains("bob@example.org"))
+        let jsonl = directory.write("broken.jsonl", "{\"a\":1}\n{\"b\": \"x@example.com\"\n")
+        let jsonlResult = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), jsonl], in: directory)
+        #expect(jsonlResult.status == 1)
+        #expect(jsonlResult.stderr.contains("record 2 at byte offset 8: invalid JSON"), "\(jsonlResult.stderr)")
+        #expect(!jsonlResult.stderr.contains("x@example.com"))
+    }
 }
