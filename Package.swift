@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "MaskBatch",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskPipeline", "MaskObjectStore",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskPipeline", "MaskObjectStore", "MaskPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(
@@ -81,6 +81,7 @@ let package = Package(
         .testTarget(name: "MaskEngineTests", dependencies: ["MaskEngine", "MaskRules", "MaskCore"]),
         .testTarget(name: "MaskObjectStoreTests", dependencies: ["MaskObjectStore", "MaskTestSupport"]),
         .testTarget(
-            name: "MaskCLITests", dependencies: ["MaskTestSupport", "MaskCompression"]),
+            name: "MaskCLITests",
+            dependencies: ["MaskTestSupport", "MaskCompression", .product(name: "Yams", package: "Yams")]),
     ]
 )

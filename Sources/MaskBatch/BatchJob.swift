@@ -8,7 +8,9 @@ import MaskCore
 import MaskEngine
 import MaskObjectStore
 import MaskPipeline
+import MaskPostgres
 import MaskRules
+import Crypto
 
 /// Everything `mask batch` needs besides the rules and the key.
 public struct BatchOptions: Sendable {
@@ -48,10 +50,31 @@ public struct BatchOptions: Sendable {
     /// Local folder for temporary files when the output is in object storage.
     public var workDirectory: String?
     public var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// Share the run with other workers through a PostgreSQL ledger (`--ledger`).
+    public var shared: SharedRun?
 
     public init(input: String, output: String) {
         self.input = input
         self.output = output
+    }
+}
+
+/// How a worker joins a run that many workers share through the ledger.
+public struct SharedRun: Sendable {
+    public var ledgerURL: String
+    public var runID: String
+    /// Stored with each claim; the default names the host and process.
+    public var worker: String
+    /// Seconds a claim lasts unless renewed (renewed every third of it).
+    public var lease: Double
+    public var labels: [String: String]
+
+    public init(ledgerURL: String, runID: String, worker: String?, lease: Double, labels: [String: String]) {
+        self.ledgerURL = ledgerURL
+        self.runID = runID
+        self.worker = worker ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        self.lease = lease
+        self.labels = labels
     }
 }
 
@@ -158,20 +181,137 @@ public struct BatchJob {
         let planned = try plan(source: source)
         if planned.isEmpty { options.log("warning: no input files under \(inputLocation) (looked for \(options.include.isEmpty ? ".csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz" : options.include.joined(separator: ", ")))") }
 
-        do { try destination.prepare() } catch let error as S3Error { throw JobFailure.io(error.description) }
+        var queue: SharedWorkQueue?
+        if let shared = options.shared {
+            do {
+                let opened = try SharedWorkQueue(url: shared.ledgerURL, runID: shared.runID, worker: shared.worker, lease: shared.lease)
+                let log = options.log
+                opened.log = log
+                let start = try opened.start(
+                    command: "mask batch", labels: shared.labels, rulesFingerprint: rules.fingerprint, keyID: hasher?.keyID,
+                    configuration: configurationFingerprint(input: inputLocation, output: outputLocation),
+                    items: planned.map { ($0.source.relativePath, $0.source.size) })
+                if case .alreadyFinished(let status) = start {
+                    options.log("run \(shared.runID) already \(status) in the ledger: nothing to do")
+                    var summary = summarize([], inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started)
+                    summary.runID = shared.runID
+                    summary.worker = shared.worker
+                    summary.endedRun = false
+                    return summary
+                }
+                queue = opened
+            } catch let mismatch as SharedWorkQueue.RunMismatch {
+                throw JobFailure.usage(mismatch.description)
+            } catch let error as PostgresError {
+                throw JobFailure.io("ledger: \(error)")
+            }
+        }
+
+        do { try destination.prepare(shared: queue != nil) } catch let error as S3Error { throw JobFailure.io(error.description) }
         defer { destination.finish() }
+        queue?.startRenewing()
+        defer { queue?.stopRenewing() }
 
         let context = RunContext(
-            job: self, files: planned, destination: destination, source: source,
+            job: self, files: planned, destination: destination, source: source, queue: queue,
             progress: BatchProgress(
                 files: planned.count, bytes: planned.reduce(0) { $0 + $1.source.size }, enabled: options.showProgress))
         let results = context.runAll()
         context.progress.finish()
+        if let failure = context.ledgerFailure { throw JobFailure.io("ledger: \(failure)") }
 
+        if let queue, let shared = options.shared {
+            return try endSharedRun(
+                queue, shared: shared, own: results, context: context, inputLocation: inputLocation, outputLocation: outputLocation,
+                source: source, destination: destination, started: started)
+        }
+
+        var summary = summarize(results, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started)
+        do {
+            // Whatever the outcome, the run manifest describes this run; `_SUCCESS` follows it only
+            // when every file is done (a failure that came before any change still removes it).
+            let encoded = try summary.encoded()
+            try context.invalidateSuccessOnce()
+            try destination.write(encoded, to: "_batch_manifest.json")
+            if summary.status == "succeeded" { try destination.write(Data(), to: "_SUCCESS") }
+        } catch {
+            summary.status = "failed"
+            if let report = options.reportPath { try? LocalPaths.writeAtomically(try summary.encoded(), to: report) }
+            throw JobFailure.io("cannot write the run manifest into \(outputLocation): \(Self.describe(error).message)")
+        }
+        try writeReport(summary)
+        return summary
+    }
+
+    /// A shared run after this worker's last file: if no file is left open, this worker ends the
+    /// run (run manifest of every worker's files, then `_SUCCESS`); else it reports its own files.
+    private func endSharedRun(
+        _ queue: SharedWorkQueue, shared: SharedRun, own: [BatchFileResult], context: RunContext, inputLocation: BatchLocation,
+        outputLocation: BatchLocation, source: any BatchSource, destination: any BatchDestination, started: Date
+    ) throws -> BatchSummary {
+        var summary = summarize(own, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started)
+        summary.runID = shared.runID
+        summary.worker = shared.worker
+        summary.endedRun = false
+        do {
+            try queue.finishIfDone { finished in
+                let decoder = JSONDecoder()
+                let all = finished.results.map { text in
+                    (try? decoder.decode(BatchFileResult.self, from: Data(text.utf8)))
+                        ?? BatchFileResult(input: "?", uri: "?", status: .failed, format: nil, inputBytes: 0, errorKind: "io", error: "no result recorded")
+                }
+                var whole = summarize(all, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started)
+                whole.runID = shared.runID
+                whole.worker = shared.worker
+                whole.endedRun = true
+                try context.invalidateSuccessOnce()
+                destination.finishSharedRun()
+                try destination.write(try whole.encoded(), to: "_batch_manifest.json")
+                if whole.status == "succeeded" { try destination.write(Data(), to: "_SUCCESS") }
+                summary = whole
+            }
+        } catch let error as PostgresError {
+            throw JobFailure.io("ledger: \(error)")
+        } catch {
+            throw JobFailure.io("cannot write the run manifest into \(outputLocation): \(Self.describe(error).message)")
+        }
+        // This worker's own outcome decides its exit status, whoever ended the run.
+        if summary.endedRun == true, own.contains(where: { $0.status == .failed }) == false, summary.status == "failed" {
+            options.log("run \(shared.runID) ended with \(summary.filesFailed) failed files (other workers'; see the run manifest)")
+        }
+        try writeReport(summary)
+        return summary
+    }
+
+    private func writeReport(_ summary: BatchSummary) throws {
+        if let report = options.reportPath {
+            do { try LocalPaths.writeAtomically(try summary.encoded(), to: report) } catch {
+                throw JobFailure.io("cannot write the report \(report): \(Self.describe(error).message)")
+            }
+        }
+    }
+
+    /// What every worker of a shared run must agree on besides rules and key: a run whose
+    /// workers disagree would write outputs of two kinds under one `_SUCCESS`.
+    func configurationFingerprint(input: BatchLocation, output: BatchLocation) -> String {
+        let fields: [String] = [
+            "input=\(input)", "output=\(output)", "format=\(options.format?.rawValue ?? "auto")",
+            "delimiter=\(options.delimiter.map(String.init) ?? "auto")", "header=\(options.hasHeader)", "level=\(options.level)",
+            "chunk=\(options.chunkSize)", "part=\(options.maxPartSize)", "record=\(options.maxRecordSize)",
+            "include=\(options.include.joined(separator: "\u{1}"))", "exclude=\(options.exclude.joined(separator: "\u{1}"))",
+            "strict=\(options.strictFields)",
+        ]
+        let digest = SHA256.hash(data: Data(fields.joined(separator: "\n").utf8))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    func summarize(
+        _ results: [BatchFileResult], inputLocation: BatchLocation, outputLocation: BatchLocation, source: any BatchSource, started: Date
+    ) -> BatchSummary {
         let finished = Date()
         let formatter = ISO8601DateFormatter()
         let failures = results.filter { $0.status == .failed }
-        var summary = BatchSummary(
+        return BatchSummary(
             version: MaskVersion.current, status: failures.isEmpty && results.allSatisfy({ $0.status != .cancelled }) ? "succeeded" : "failed",
             source: inputLocation.description, destination: outputLocation.description,
             rules: .init(path: rules.path, fingerprint: rules.fingerprint), keyID: hasher?.keyID,
@@ -190,24 +330,6 @@ public struct BatchJob {
             elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000,
             failures: failures.map { .init(input: $0.input, kind: $0.errorKind ?? "io", error: $0.error ?? "") },
             files: results)
-        do {
-            // Whatever the outcome, the run manifest describes this run; `_SUCCESS` follows it only
-            // when every file is done (a failure that came before any change still removes it).
-            let encoded = try summary.encoded()
-            try context.invalidateSuccessOnce()
-            try destination.write(encoded, to: "_batch_manifest.json")
-            if summary.status == "succeeded" { try destination.write(Data(), to: "_SUCCESS") }
-        } catch {
-            summary.status = "failed"
-            if let report = options.reportPath { try? LocalPaths.writeAtomically(try summary.encoded(), to: report) }
-            throw JobFailure.io("cannot write the run manifest into \(outputLocation): \(Self.describe(error).message)")
-        }
-        if let report = options.reportPath {
-            do { try LocalPaths.writeAtomically(try summary.encoded(), to: report) } catch {
-                throw JobFailure.io("cannot write the report \(report): \(Self.describe(error).message)")
-            }
-        }
-        return summary
     }
 
     /// The inputs (filtered, formats and output names decided), or a usage error for names that
@@ -291,15 +413,26 @@ final class RunContext: @unchecked Sendable {
     private let order: [Int]
     private var successRemoved = false
     private var finishedWorkers = 0
+    /// A shared run: files are claimed from the ledger instead of taken in `order`.
+    let queue: SharedWorkQueue?
+    private let indexByName: [String: Int]
+    private var claims: [Int: SharedWorkQueue.Claim] = [:]
+    /// The first ledger error; it stops this worker (its claims go back when their leases end).
+    private(set) var ledgerFailure: Error?
 
-    init(job: BatchJob, files: [PlannedFile], destination: any BatchDestination, source: any BatchSource, progress: BatchProgress) {
+    init(
+        job: BatchJob, files: [PlannedFile], destination: any BatchDestination, source: any BatchSource, queue: SharedWorkQueue? = nil,
+        progress: BatchProgress
+    ) {
         self.job = job
         self.files = files
         self.destination = destination
         self.source = source
+        self.queue = queue
         self.progress = progress
         results = Array(repeating: nil, count: files.count)
         order = files.indices.sorted { files[$0].source.size != files[$1].source.size ? files[$0].source.size > files[$1].source.size : $0 < $1 }
+        indexByName = Dictionary(files.map { ($0.source.relativePath, $0.index) }, uniquingKeysWith: { first, _ in first })
     }
 
     var options: BatchOptions { job.options }
@@ -324,6 +457,8 @@ final class RunContext: @unchecked Sendable {
         lock.lock()
         while self.finishedWorkers < workers { lock.wait() }
         lock.unlock()
+        // A shared run's worker reports the files it masked; the others were other workers'.
+        if queue != nil { return results.compactMap { $0 } }
         return files.indices.map { index in
             results[index] ?? BatchFileResult(
                 input: files[index].source.relativePath, uri: files[index].source.uri, status: .cancelled,
@@ -336,6 +471,7 @@ final class RunContext: @unchecked Sendable {
     /// files that can be in flight from now on, so the shares of files running at once never
     /// add up to more than `--threads`.
     private func take() -> (Int, Int)? {
+        if let queue { return claim(from: queue) }
         lock.lock()
         defer { lock.unlock() }
         guard !cancelled, next < files.count else { return nil }
@@ -346,10 +482,94 @@ final class RunContext: @unchecked Sendable {
         return (index, max(1, options.threads / concurrent))
     }
 
-    private func complete(_ index: Int, _ result: BatchFileResult) {
+    /// The next file claimed in the ledger. While other workers still hold files (that may yet
+    /// come free if a worker dies), it waits and asks again, so a dead worker's file is taken
+    /// over by the workers still running rather than left to a rerun.
+    private func claim(from queue: SharedWorkQueue) -> (Int, Int)? {
+        let share = max(1, options.threads / max(1, options.parallelFiles))
+        let pause = min(2.0, max(0.05, queue.lease / 4))
+        while true {
+            lock.lock()
+            let stop = cancelled
+            lock.unlock()
+            if stop { return nil }
+            do {
+                switch try queue.claim() {
+                case .claimed(let claim):
+                    guard let index = indexByName[claim.item] else {
+                        // Listed by another worker only (the input changed between listings).
+                        let result = BatchFileResult(
+                            input: claim.item, uri: claim.item, status: .failed, format: nil, inputBytes: 0, errorKind: "io",
+                            error: "not found under the input by worker \(queue.worker) (the input changed while the run started?)")
+                        try queue.fail(claim, error: result.error!, result: Self.json(result))
+                        continue
+                    }
+                    lock.lock()
+                    claims[index] = claim
+                    running += 1
+                    lock.unlock()
+                    return (index, share)
+                case .wait:
+                    Thread.sleep(forTimeInterval: pause)
+                case .done:
+                    return nil
+                }
+            } catch {
+                lock.lock()
+                if ledgerFailure == nil { ledgerFailure = error }
+                cancelled = true
+                lock.unlock()
+                return nil
+            }
+        }
+    }
+
+    static func json(_ result: BatchFileResult) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(result)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Runs `work` (publishing a file's outputs) as the file's commit: directly in a local run;
+    /// in a shared run under the ledger's fence, recording `result` in the same transaction.
+    private func publish(_ file: PlannedFile, _ result: BatchFileResult, _ work: () throws -> Void) throws {
+        guard let queue else { return try work() }
         lock.lock()
-        results[index] = result
+        let claim = claims[file.index]
+        lock.unlock()
+        guard let claim else { throw IOFailure("internal error: \(file.source.relativePath) was not claimed") }
+        try queue.commit(
+            claim, status: "succeeded", records: result.recordsIn, bytesOut: result.outputBytes,
+            output: result.outputs.first, error: nil, result: Self.json(result), publish: work)
+    }
+
+    /// A shared run: records a failed file in the ledger (it is not retried in this run).
+    /// - Returns: false if the claim was lost: the file is another worker's now, and so is its
+    ///   outcome (a frozen worker's staging may well have been cleared under it).
+    private func recordFailure(_ file: PlannedFile, _ result: BatchFileResult) -> Bool {
+        guard let queue else { return true }
+        lock.lock()
+        let claim = claims[file.index]
+        lock.unlock()
+        guard let claim else { return true }
+        do { try queue.fail(claim, error: result.error ?? "failed", result: Self.json(result)) } catch let lost as SharedWorkQueue.ClaimLost {
+            options.log("warning: \(lost)")
+            return false
+        } catch {
+            options.log("warning: ledger: could not record the failure of \(file.source.relativePath): \(error)")
+        }
+        return true
+    }
+
+    private func complete(_ index: Int, _ result: BatchFileResult?) {
+        lock.lock()
         running -= 1
+        claims[index] = nil
+        guard let result else {
+            lock.unlock()
+            return
+        }
+        results[index] = result
         if result.status == .failed && options.failFast { cancelled = true }
         lock.unlock()
         progress.fileDone(file: index, status: result.status, bytes: result.inputBytes)
@@ -379,7 +599,9 @@ final class RunContext: @unchecked Sendable {
         successRemoved = true
     }
 
-    private func process(_ file: PlannedFile, threads: Int) -> BatchFileResult {
+    /// Masks one file into staging and publishes it. Nil when a shared run's claim on it was
+    /// lost (another worker took it over and reports it).
+    private func process(_ file: PlannedFile, threads: Int) -> BatchFileResult? {
         let started = Date()
         var result = BatchFileResult(
             input: file.source.relativePath, uri: file.source.uri, status: .failed, format: file.format?.rawValue,
@@ -401,12 +623,17 @@ final class RunContext: @unchecked Sendable {
                 result.recordsOut = committed.masking.recordsOut
                 result.recordsRejected = committed.masking.recordsRejected
                 result.elapsedSeconds = Date().timeIntervalSince(started)
+                try publish(file, result) {}
                 return result
             }
 
-            // From here on the destination changes: it is no longer a finished batch.
-            try invalidateSuccessOnce()
-            if committedData != nil { try destination.remove(file.manifestPath) }
+            // From here on the destination changes: it is no longer a finished batch. (A shared
+            // run does this under its claim's fence, in `publish`: a worker whose claim was
+            // taken over must not touch what the new owner committed.)
+            if queue == nil {
+                try invalidateSuccessOnce()
+                if committedData != nil { try destination.remove(file.manifestPath) }
+            }
 
             let folder = "\(destination.stagingDirectory)/\(file.index)"
             work = folder
@@ -448,17 +675,10 @@ final class RunContext: @unchecked Sendable {
 
             let parts = masked.manifest.parts
             let names = parts.count == 1 ? [file.singleOutput] : parts.indices.map(file.partOutput)
-            var outputs: [PartInfo] = []
-            for (part, name) in zip(parts, names) {
-                try destination.commit(file: "\(folder)/out/\(part.file)", to: name, sha256: part.sha256)
+            let outputs: [PartInfo] = zip(parts, names).map { part, name in
                 var renamed = part
                 renamed.file = name
-                outputs.append(renamed)
-            }
-            // Outputs of an earlier run of this input under names this run did not write.
-            for stale in try destination.names(in: file.directory, startingWith: file.stem + ".")
-            where file.ownsOutputName(stale) && !names.contains(stale) {
-                try destination.remove(stale)
+                return renamed
             }
             var engine = masked.manifest
             engine.parts = outputs
@@ -468,7 +688,6 @@ final class RunContext: @unchecked Sendable {
             let manifest = BatchFileManifest(
                 version: MaskVersion.current, source: identity, outputs: outputs, rulesFingerprint: job.rules.fingerprint,
                 keyID: job.hasher?.keyID, settings: settings, masking: engine)
-            try destination.write(try manifest.encoded(), to: file.manifestPath)
 
             result.status = .masked
             result.outputs = names
@@ -476,11 +695,37 @@ final class RunContext: @unchecked Sendable {
             result.recordsIn = engine.recordsIn
             result.recordsOut = engine.recordsOut
             result.recordsRejected = engine.recordsRejected
+            result.elapsedSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+            let shared = queue != nil
+            try publish(file, result) {
+                if shared {
+                    try invalidateSuccessOnce()
+                    if committedData != nil { try destination.remove(file.manifestPath) }
+                }
+                for (part, name) in zip(parts, names) {
+                    try destination.commit(file: "\(folder)/out/\(part.file)", to: name, sha256: part.sha256)
+                }
+                // Outputs of an earlier run of this input under names this run did not write.
+                for stale in try destination.names(in: file.directory, startingWith: file.stem + ".")
+                where file.ownsOutputName(stale) && !names.contains(stale) {
+                    try destination.remove(stale)
+                }
+                try destination.write(try manifest.encoded(), to: file.manifestPath)
+            }
+        } catch let lost as SharedWorkQueue.ClaimLost {
+            options.log("warning: \(lost)")
+            if let work { try? FileManager.default.removeItem(atPath: work) }
+            return nil
         } catch {
             let (kind, message) = BatchJob.describe(error)
             result.status = .failed
             result.errorKind = kind
             result.error = message
+            result.elapsedSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+            if !recordFailure(file, result) {
+                if let work { try? FileManager.default.removeItem(atPath: work) }
+                return nil
+            }
         }
         if let work { try? FileManager.default.removeItem(atPath: work) }
         result.elapsedSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000

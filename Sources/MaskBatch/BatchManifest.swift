@@ -147,6 +147,12 @@ public struct BatchSummary: Codable, Sendable {
     public var elapsedSeconds: Double
     public var failures: [Failure]
     public var files: [BatchFileResult]
+    /// A shared run (`--ledger`): its id, and the worker that wrote this summary.
+    public var runID: String?
+    public var worker: String?
+    /// A shared run: whether this worker ended the run (finished its last file and wrote the
+    /// run manifest); its summary then covers every worker's files, else only its own.
+    public var endedRun: Bool?
 
     enum CodingKeys: String, CodingKey {
         case tool, kind, version, status, source, destination, rules
@@ -168,6 +174,9 @@ public struct BatchSummary: Codable, Sendable {
         case finishedAt = "finished_at"
         case elapsedSeconds = "elapsed_seconds"
         case failures, files
+        case runID = "run_id"
+        case worker
+        case endedRun = "ended_run"
     }
 
     public func encoded() throws -> Data {

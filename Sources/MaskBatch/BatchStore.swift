@@ -69,7 +69,11 @@ protocol BatchSource: Sendable {
 /// Where outputs go. Relative paths are `/`-separated, under the destination root.
 protocol BatchDestination: Sendable {
     /// Takes the destination for this run (lock, staging, snapshot of what is there).
-    func prepare() throws
+    /// `shared`: other workers of the same run write here at the same time, so nothing of
+    /// theirs (staging, unfinished uploads) may be cleared.
+    func prepare(shared: Bool) throws
+    /// After the last file of a shared run: clears what killed workers left behind.
+    func finishSharedRun()
     /// A local folder for this run's temporary files (masked parts before commit, downloads).
     var stagingDirectory: String { get }
     func read(_ path: String) throws -> Data?
@@ -195,8 +199,11 @@ final class LocalSource: BatchSource, @unchecked Sendable {
 
 final class LocalDestination: BatchDestination, @unchecked Sendable {
     let root: String
-    let stagingDirectory: String
+    /// Hidden, so a loader reading the folder never takes a staged part for an output.
+    var stagingRoot: String { "\(root)/.mask-batch-staging" }
+    private(set) var stagingDirectory: String
     private var lockDescriptor: Int32 = -1
+    private var shared = false
 
     init(root: String) {
         self.root = root
@@ -205,7 +212,25 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
 
     private func full(_ path: String) -> String { "\(root)/\(path)" }
 
-    func prepare() throws {
+    func prepare(shared: Bool) throws {
+        self.shared = shared
+        if shared {
+            do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
+                throw JobFailure.io("cannot create output folder \(root): \(error.localizedDescription)")
+            }
+            // Workers of one shared run write here together (a shared lock); a plain batch
+            // (exclusive) cannot start while they do, nor they while it does.
+            lockDescriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard lockDescriptor >= 0 else { throw JobFailure.io("cannot open \(root): \(LocalPaths.errorText())") }
+            if flock(lockDescriptor, LOCK_SH | LOCK_NB) != 0 {
+                throw JobFailure.usage("another mask batch (not of this shared run) is writing to \(root)")
+            }
+            stagingDirectory = "\(stagingRoot)/worker-\(UUID().uuidString.lowercased())"
+            do { try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: true) } catch {
+                throw JobFailure.io("cannot create \(stagingDirectory): \(error.localizedDescription)")
+            }
+            return
+        }
         do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
             throw JobFailure.io("cannot create output folder \(root): \(error.localizedDescription)")
         }
@@ -253,8 +278,14 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
         return names.filter { $0.hasPrefix(prefix) }.map { directory + $0 }
     }
 
+    func finishSharedRun() {
+        try? FileManager.default.removeItem(atPath: stagingRoot)
+    }
+
     func finish() {
         try? FileManager.default.removeItem(atPath: stagingDirectory)
+        // The last worker out leaves no empty staging folder.
+        if shared { rmdir(stagingRoot) }
         if lockDescriptor >= 0 {
             close(lockDescriptor)
             lockDescriptor = -1
@@ -316,16 +347,14 @@ final class S3Destination: BatchDestination, @unchecked Sendable {
 
     private func key(_ path: String) -> String { location.folderPrefix + path }
 
-    func prepare() throws {
+    func prepare(shared: Bool) throws {
         let prefix = location.folderPrefix
         for object in try client.list(bucket: location.bucket, prefix: prefix) where object.key.hasPrefix(prefix) {
             existing[String(object.key.dropFirst(prefix.count))] = object.size
         }
-        // Multipart uploads a killed run left open are invisible but billed: abort them.
-        for upload in try client.incompleteUploads(bucket: location.bucket, prefix: prefix) {
-            try client.abortUpload(bucket: location.bucket, key: upload.key, uploadID: upload.uploadID)
-            log("aborted an unfinished upload of s3://\(location.bucket)/\(upload.key) (a killed run's)")
-        }
+        // In a shared run the other workers' uploads are in flight: the last worker aborts
+        // what is left instead (finishSharedRun).
+        if !shared { try abortUnfinishedUploads() }
         let base = workDirectory ?? FileManager.default.temporaryDirectory.path
         do { try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true) } catch {
             throw JobFailure.io("cannot create work folder \(base): \(error.localizedDescription)")
@@ -335,6 +364,19 @@ final class S3Destination: BatchDestination, @unchecked Sendable {
             throw JobFailure.io("cannot create a work folder in \(base): \(LocalPaths.errorText())")
         }
         stagingDirectory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Multipart uploads a killed run left open are invisible but billed: abort them.
+    private func abortUnfinishedUploads() throws {
+        let prefix = location.folderPrefix
+        for upload in try client.incompleteUploads(bucket: location.bucket, prefix: prefix) {
+            try client.abortUpload(bucket: location.bucket, key: upload.key, uploadID: upload.uploadID)
+            log("aborted an unfinished upload of s3://\(location.bucket)/\(upload.key) (a killed run's)")
+        }
+    }
+
+    func finishSharedRun() {
+        do { try abortUnfinishedUploads() } catch { log("warning: could not abort unfinished uploads: \(error)") }
     }
 
     func read(_ path: String) throws -> Data? {

@@ -99,6 +99,8 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(kind: .connection, message: "out of memory", sqlState: nil)
         }
         self.connection = connection
+        // Server notices ("schema already exists, skipping") are not for the user's stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         if PQstatus(connection) != CONNECTION_OK {
             // No PQfinish here: every stored property is set, so deinit runs and closes it.
             let message = Self.scrub(String(cString: PQerrorMessage(connection)), password: password)

@@ -48,6 +48,12 @@ public final class RunLedger: @unchecked Sendable {
         );
         CREATE INDEX items_status ON mask_ledger.items (run_id, status);
         """,
+        // Shared batches: the settings every worker of a run must share, each item's input size
+        // (claims go largest first) and the result its worker committed (for the run manifest).
+        """
+        ALTER TABLE mask_ledger.runs ADD COLUMN configuration text;
+        ALTER TABLE mask_ledger.items ADD COLUMN input_bytes bigint, ADD COLUMN result jsonb;
+        """,
     ]
 
     public init(url: String) throws {
@@ -58,6 +64,11 @@ public final class RunLedger: @unchecked Sendable {
     /// - Returns: the schema version now in place.
     @discardableResult
     public func migrate() throws -> Int {
+        try Self.migrate(on: connection)
+    }
+
+    @discardableResult
+    static func migrate(on connection: PostgresConnection) throws -> Int {
         try connection.query("BEGIN")
         do {
             try connection.query("SELECT pg_advisory_xact_lock(7365120241125)")
@@ -194,6 +205,12 @@ public final class RunLedger: @unchecked Sendable {
         let failed = try connection.query(
             "SELECT item, coalesce(error, '') FROM mask_ledger.items WHERE run_id = $1 AND status = 'failed' ORDER BY item LIMIT 20", [runID])
         for item in failed { lines.append("  failed \(item[0] ?? "?"): \(item[1] ?? "")") }
+        let running = try connection.query(
+            """
+            SELECT item, coalesce(worker, '?'), attempts, CASE WHEN lease_until < now() THEN ' (lease expired)' ELSE '' END
+            FROM mask_ledger.items WHERE run_id = $1 AND status = 'running' ORDER BY item LIMIT 20
+            """, [runID])
+        for item in running { lines.append("  running \(item[0] ?? "?"): \(item[1] ?? "?"), attempt \(item[2] ?? "?")\(item[3] ?? "")") }
         return lines.joined(separator: "\n")
     }
 }

@@ -26,6 +26,15 @@ struct Batch: ParsableCommand {
             Object storage: s3://bucket/prefix with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, \
             AWS_REGION and AWS_ENDPOINT_URL (MinIO; Google Cloud Storage: https://storage.googleapis.com with HMAC keys).
 
+            Many workers, one batch: start any number of `mask batch` processes (on any machines) with the same \
+            --ledger and --run-id and the same arguments. Each claims files in the ledger (FOR UPDATE SKIP LOCKED) \
+            under a lease it renews every third of --lease; a worker that dies loses its files when their lease runs \
+            out and the others take them over. Outputs are published under the claim's fence, so each is committed \
+            exactly once; the worker that finishes the last file writes _batch_manifest.json (every worker's files) \
+            and _SUCCESS. A worker with nothing left to claim waits while others still hold files. Starting a run \
+            that already succeeded does nothing; starting a failed run again retries its failed files. Passwords: \
+            put them in PGPASSWORD or ~/.pgpass rather than in the URL.
+
             Exit codes: 0 every file done, 1 some file failed (each listed), 2 usage or rules error, 3 I/O error.
             """)
 
@@ -110,6 +119,14 @@ struct Batch: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Only failures and the summary on stderr; no per-file lines or progress.")
     var quiet = false
 
+    @OptionGroup var ledgerOptions: LedgerOptions
+
+    @Option(name: .long, help: "With --ledger: how long a claim on a file lasts unless renewed (e.g. 60s, 2m, 500ms).")
+    var lease: String = "60s"
+
+    @Option(name: .long, help: "With --ledger: this worker's name in the ledger (default: host:pid), e.g. the pod name.")
+    var worker: String?
+
     func validate() throws {
         guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -118,6 +135,10 @@ struct Batch: ParsableCommand {
         if let pageSize, pageSize < 1 || pageSize > 1000 { throw ValidationError("--page-size must be 1...1000") }
         guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
         _ = try parsedDelimiter()
+        guard let seconds = DurationOption.seconds(lease), seconds >= 0.2 else {
+            throw ValidationError("--lease must be a duration of at least 200ms, like 60s, 2m or 1500ms (got '\(lease)')")
+        }
+        if ledgerOptions.ledger == nil && worker != nil { throw ValidationError("--worker needs --ledger") }
         try ByteSize.validate([
             ("--max-part-size", maxPartSize), ("--chunk-size", chunkSize), ("--max-record-size", maxRecordSize),
             ("--multipart-threshold", multipartThreshold), ("--part-size", partSize),
@@ -163,9 +184,17 @@ struct Batch: ParsableCommand {
             options.partSize = ByteSize.parse(partSize)!
             options.maxAttempts = retries
             options.workDirectory = workDir
+            if let url = ledgerOptions.ledger {
+                options.shared = SharedRun(
+                    ledgerURL: url, runID: ledgerOptions.runId ?? UUID().uuidString.lowercased(), worker: worker,
+                    lease: DurationOption.seconds(lease)!, labels: ledgerOptions.labels)
+                if ledgerOptions.runId == nil { printNote("batch: run id \(options.shared!.runID) (give it as --run-id to more workers)") }
+            }
             let summary = try BatchJob(rules: compiled, hasher: hasher, options: options).run()
             let rate = summary.elapsedSeconds > 0 ? Double(summary.maskedInputBytes) / summary.elapsedSeconds / 1e6 : 0
-            var line = "batch: \(summary.filesTotal) files: \(summary.filesMasked) masked, \(summary.filesSkipped) skipped, \(summary.filesFailed) failed"
+            var line = summary.worker.map { "batch: worker \($0): " } ?? "batch: "
+            if summary.endedRun == true { line += "ended run \(summary.runID ?? "?"): " }
+            line += "\(summary.filesTotal) files: \(summary.filesMasked) masked, \(summary.filesSkipped) skipped, \(summary.filesFailed) failed"
             if summary.filesCancelled > 0 { line += ", \(summary.filesCancelled) not started" }
             line += String(format: "; %.1f MB masked in %.2f s (%.1f MB/s) -> %@", Double(summary.maskedInputBytes) / 1e6, summary.elapsedSeconds, rate, summary.destination)
             printNote(line)
@@ -175,5 +204,18 @@ struct Batch: ParsableCommand {
             failed = summary.status != "succeeded"
         }
         if failed { throw ExitCode(ExitStatus.dataError.rawValue) }
+    }
+}
+
+/// Durations on the command line: `60s`, `2m`, `1h`, `1500ms`, or plain seconds.
+enum DurationOption {
+    static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let value = Double(text.dropLast(suffix.count)), value.isFinite, value >= 0 else { return nil }
+            return value * scale
+        }
+        guard let value = Double(text), value.isFinite, value >= 0 else { return nil }
+        return value
     }
 }

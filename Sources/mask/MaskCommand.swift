@@ -39,6 +39,22 @@ struct Mask: ParsableCommand {
         version: MaskVersion.current,
         subcommands: [Pipe.self, Rules.self, Bench.self, Extract.self, Ledger.self, Batch.self, Verify.self],
         defaultSubcommand: Pipe.self)
+
+    /// ArgumentParser's own entry point, except that a command line it refuses (unknown or
+    /// missing flag, invalid value) exits with the documented 2 rather than its default 64,
+    /// so orchestrators need one "do not retry" code.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.usageError.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Runs a command body and turns its errors into the documented exit codes.

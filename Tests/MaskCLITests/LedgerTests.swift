@@ -13,7 +13,7 @@ import Testing
         for _ in 0..<2 {
             let initialised = Runner.mask(["ledger", "init", "--ledger", url], in: directory)
             #expect(initialised.status == 0, "\(initialised.stderr)")
-            #expect(initialised.stdoutText.contains("version 1"))
+            #expect(initialised.stdoutText.contains("version 2"))
         }
         let input = directory.write("in.csv", Fixtures.syntheticCSV(rows: 50))
         let rules = directory.write("r.yaml", Fixtures.everyPolicyRules)

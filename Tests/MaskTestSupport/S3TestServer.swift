@@ -238,14 +238,18 @@ public final class BackgroundMask {
     public let pid: pid_t
     private var reaped: Int32?
 
-    public init(_ arguments: [String], environment: [String: String] = [:], in directory: TemporaryDirectory) {
+    /// Where its stderr goes (under the test's directory).
+    public let stderrPath: String
+
+    public init(_ arguments: [String], environment: [String: String] = [:], stderrName: String = ".background-stderr", in directory: TemporaryDirectory) {
+        stderrPath = directory.file(stderrName)
         var env = ["MASK_HMAC_KEY": Runner.key, "PATH": "/usr/bin:/bin", "HOME": directory.path]
         for (name, value) in environment { env[name] = value }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, directory.file(".background-stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         pid = Runner.spawn(MaskBinary.path, arguments, environment: env, actions: &actions)
         posix_spawn_file_actions_destroy(&actions)
     }
@@ -270,6 +274,25 @@ public final class BackgroundMask {
         waitpid(pid, &status, 0)
         reaped = status
         return true
+    }
+
+    /// What it wrote on stderr so far.
+    public var stderr: String { String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self) }
+
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the process: a worker that stops renewing its leases.
+    public func suspend() { Glibc.kill(pid, SIGSTOP) }
+    public func resume() { Glibc.kill(pid, SIGCONT) }
+
+    /// Waits for the process to exit by itself (SIGKILL after `timeout`); its exit status, or
+    /// 128 + the signal.
+    public func waitForExit(timeout: TimeInterval = 300) -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !hasExited {
+            if Date() > deadline { Glibc.kill(pid, SIGKILL) }
+            usleep(10_000)
+        }
+        let status = reaped!
+        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
     /// Polls `condition` every 10 ms until it holds, the process exits, or `timeout` passes.
