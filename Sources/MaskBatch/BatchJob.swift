@@ -264,11 +264,14 @@ public struct BatchJob {
                 whole.runID = shared.runID
                 whole.worker = shared.worker
                 whole.endedRun = true
+                defer { summary = whole }
                 try context.invalidateSuccessOnce()
                 destination.finishSharedRun()
                 try destination.write(try whole.encoded(), to: "_batch_manifest.json")
                 if whole.status == "succeeded" { try destination.write(Data(), to: "_SUCCESS") }
-                summary = whole
+                return all.reduce(into: [:]) { sums, file in
+                    for (id, count) in file.detectorMatches ?? [:] { sums[id, default: 0] += count }
+                }
             }
         } catch let error as PostgresError {
             throw JobFailure.io("ledger: \(error)")
@@ -524,6 +527,10 @@ final class RunContext: @unchecked Sendable {
         }
     }
 
+    static func matches(_ manifest: Manifest) -> [String: Int] {
+        Dictionary(manifest.detectors.map { ($0.id, $0.matches) }, uniquingKeysWith: +)
+    }
+
     static func json(_ result: BatchFileResult) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -622,6 +629,7 @@ final class RunContext: @unchecked Sendable {
                 result.recordsIn = committed.masking.recordsIn
                 result.recordsOut = committed.masking.recordsOut
                 result.recordsRejected = committed.masking.recordsRejected
+                result.detectorMatches = Self.matches(committed.masking)
                 result.elapsedSeconds = Date().timeIntervalSince(started)
                 try publish(file, result) {}
                 return result
@@ -695,6 +703,7 @@ final class RunContext: @unchecked Sendable {
             result.recordsIn = engine.recordsIn
             result.recordsOut = engine.recordsOut
             result.recordsRejected = engine.recordsRejected
+            result.detectorMatches = Self.matches(engine)
             result.elapsedSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
             let shared = queue != nil
             try publish(file, result) {

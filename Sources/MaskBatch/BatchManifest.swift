@@ -92,6 +92,8 @@ public struct BatchFileResult: Codable, Sendable {
     public var errorKind: String?
     public var error: String?
     public var elapsedSeconds = 0.0
+    /// Matches per detector (masked or skipped files: from their masking manifest).
+    public var detectorMatches: [String: Int]?
 
     enum CodingKeys: String, CodingKey {
         case input, uri, status, format
@@ -105,6 +107,7 @@ public struct BatchFileResult: Codable, Sendable {
         case errorKind = "error_kind"
         case error
         case elapsedSeconds = "elapsed_seconds"
+        case detectorMatches = "detector_matches"
     }
 }
 

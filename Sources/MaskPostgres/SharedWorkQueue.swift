@@ -256,7 +256,8 @@ public final class SharedWorkQueue: @unchecked Sendable {
     /// worker that dies while publishing leaves the run open for the next start to finish.
     /// - Returns: nil if other items are still open or another worker ended the run.
     @discardableResult
-    public func finishIfDone(publish: (Finished) throws -> Void) throws -> Finished? {
+    /// `publish` returns the run's matches per detector, for the ledger.
+    public func finishIfDone(publish: (Finished) throws -> [String: Int]) throws -> Finished? {
         try withConnection { connection in
             try connection.query("BEGIN")
             let run = try connection.query("SELECT status FROM mask_ledger.runs WHERE run_id = $1 FOR UPDATE", [runID])
@@ -278,15 +279,15 @@ public final class SharedWorkQueue: @unchecked Sendable {
                 "SELECT coalesce(result::text, '{}') FROM mask_ledger.items WHERE run_id = $1 ORDER BY item COLLATE \"C\"", [runID]
             ).map { $0[0] ?? "{}" }
             let finished = Finished(results: results, failed: Int(counts[1] ?? "0") ?? 0)
-            try publish(finished)
+            let detectorCounts = try publish(finished)
             try connection.query(
                 """
                 UPDATE mask_ledger.runs SET status = $2, finished_at = now(), records_in = $3, records_out = $3, bytes_in = $4, bytes_out = $5,
-                    error = $6
+                    error = $6, detector_counts = $7::jsonb
                 WHERE run_id = $1
                 """,
                 [runID, finished.failed == 0 ? "succeeded" : "failed", counts[2], counts[3], counts[4],
-                 finished.failed == 0 ? nil : "\(finished.failed) items failed"])
+                 finished.failed == 0 ? nil : "\(finished.failed) items failed", RunLedger.json(detectorCounts)])
             try connection.query("COMMIT")
             return finished
         }

@@ -67,6 +67,8 @@ import Glibc
         #expect(scalar("SELECT status || ' ' || records_in || ' ' || (labels->>'service') FROM mask_ledger.runs WHERE run_id = 'r1'", db)
             == "succeeded \(scalar("SELECT sum(records) FROM mask_ledger.items WHERE run_id = 'r1'", db)) billing")
 
+        #expect((Int(scalar("SELECT detector_counts->>'email' FROM mask_ledger.runs WHERE run_id = 'r1'", db)) ?? 0) > 0)
+
         // The outputs: byte-identical to the single worker's, nothing partial, duplicated or hidden left.
         #expect(directory.exists("out/_SUCCESS"))
         let sharedFiles = BatchFixtures.dataFiles(out)
