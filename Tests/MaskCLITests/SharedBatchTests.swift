@@ -39,14 +39,18 @@ import Glibc
         let db = cluster.createDatabase()
         let url = cluster.url(database: db)
         let out = directory.file("out")
-        let shared = ["batch"] + common + ["--output", out, "--ledger", url, "--run-id", "r1", "--lease", "2s", "--label", "service=billing"]
+        let shared = ["batch"] + common + ["--output", out, "--ledger", url, "--run-id", "r1", "--lease", "4s", "--label", "service=billing"]
         let workers = (1...3).map { BackgroundMask(shared + ["--worker", "w\($0)"], stderrName: ".w\($0)-stderr", in: directory) }
 
-        // Kill w1 just after it claimed a file (at least 150 ms of work left on it), once a
-        // few files are done.
+        // Kill w1 just after it claimed a file (most of that file's work still ahead: a file
+        // takes about a second here), once a few files are done. One query per poll, so polls
+        // stay frequent on a loaded machine.
         let midFile = workers[0].wait(until: {
-            (Int(scalar("SELECT count(*) FROM mask_ledger.items WHERE run_id = 'r1' AND status = 'succeeded'", db)) ?? 0) >= 3
-                && scalar("SELECT count(*) FROM mask_ledger.items WHERE run_id = 'r1' AND worker = 'w1' AND status = 'running' AND started_at > now() - interval '150 ms'", db) == "1"
+            scalar("""
+                SELECT count(*) FILTER (WHERE status = 'succeeded') >= 3
+                   AND count(*) FILTER (WHERE worker = 'w1' AND status = 'running' AND started_at > now() - interval '300 ms') = 1
+                FROM mask_ledger.items WHERE run_id = 'r1'
+                """, db) == "t"
         }, timeout: 200)
         #expect(midFile, "w1 ended before it was killed: \(workers[0].stderr)")
         #expect(workers[0].kill())
@@ -115,7 +119,7 @@ import Glibc
         let db = cluster.createDatabase()
         let url = cluster.url(database: db)
         let out = directory.file("out")
-        let shared = ["batch"] + common + ["--output", out, "--ledger", url, "--run-id", "frozen", "--lease", "1s"]
+        let shared = ["batch"] + common + ["--output", out, "--ledger", url, "--run-id", "frozen", "--lease", "2s"]
         let first = BackgroundMask(shared + ["--worker", "a"], stderrName: ".a-stderr", in: directory)
         #expect(first.wait(until: { scalar("SELECT count(*) FROM mask_ledger.items WHERE run_id = 'frozen' AND worker = 'a' AND status = 'running'", db) == "1" }))
         first.suspend()
