@@ -214,35 +214,25 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
 
     func prepare(shared: Bool) throws {
         self.shared = shared
-        if shared {
-            do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
-                throw JobFailure.io("cannot create output folder \(root): \(error.localizedDescription)")
-            }
-            // Workers of one shared run write here together (a shared lock); a plain batch
-            // (exclusive) cannot start while they do, nor they while it does.
-            lockDescriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard lockDescriptor >= 0 else { throw JobFailure.io("cannot open \(root): \(LocalPaths.errorText())") }
-            if flock(lockDescriptor, LOCK_SH | LOCK_NB) != 0 {
-                throw JobFailure.usage("another mask batch (not of this shared run) is writing to \(root)")
-            }
-            stagingDirectory = "\(stagingRoot)/worker-\(UUID().uuidString.lowercased())"
-            do { try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: true) } catch {
-                throw JobFailure.io("cannot create \(stagingDirectory): \(error.localizedDescription)")
-            }
-            return
-        }
         do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
             throw JobFailure.io("cannot create output folder \(root): \(error.localizedDescription)")
         }
         // One batch at a time per destination: an advisory lock on the folder itself, released by
-        // the kernel when the process ends however it ends (no lock file left behind).
+        // the kernel when the process ends however it ends (no lock file left behind). Workers of
+        // one shared run write here together (a shared lock), so a plain batch (exclusive)
+        // cannot start while they do, nor they while it does.
         lockDescriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard lockDescriptor >= 0 else { throw JobFailure.io("cannot open \(root): \(LocalPaths.errorText())") }
-        if flock(lockDescriptor, LOCK_EX | LOCK_NB) != 0 {
-            throw JobFailure.usage("another mask batch is writing to \(root)")
+        if flock(lockDescriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
+            throw JobFailure.usage("another mask batch\(shared ? " (not of this shared run)" : "") is writing to \(root)")
         }
-        // A killed run's temporary files: nothing in there was committed.
-        try? FileManager.default.removeItem(atPath: stagingDirectory)
+        if shared {
+            // Each worker its own folder; what killed workers leave is cleared by the last one.
+            stagingDirectory = "\(stagingRoot)/worker-\(UUID().uuidString.lowercased())"
+        } else {
+            // A killed run's temporary files: nothing in there was committed.
+            try? FileManager.default.removeItem(atPath: stagingDirectory)
+        }
         do { try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: true) } catch {
             throw JobFailure.io("cannot create \(stagingDirectory): \(error.localizedDescription)")
         }
