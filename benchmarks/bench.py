@@ -52,13 +52,18 @@ def file_sha256(path):
     return h.hexdigest()
 
 
-def ensure_data(fmt, rows, seed, data_dir):
-    """Returns the path of the data file, generating it unless an identical one exists."""
+def ensure_data(fmt, rows, seed, data_dir, mask_bin):
+    """Returns the path of the data file, generating it with the benchmarked binary's own
+    generator (`mask bench --synthetic`) unless an identical one exists. The cache is keyed
+    on the binary's sha256: any rebuild may change the generator, and regenerating costs
+    seconds."""
     os.makedirs(data_dir, exist_ok=True)
     path = os.path.join(data_dir, f"extract-{rows}.{fmt}")
     meta_path = path + ".meta.json"
-    gen = os.path.join(HERE, "generate.py")
-    want = {"rows": rows, "format": fmt, "seed": seed, "generator_sha256": file_sha256(gen)}
+    if not os.path.isfile(mask_bin):
+        sys.exit(f"bench.py: {mask_bin} not found; it generates the input (build it, or set MASK_BIN)")
+    want = {"rows": rows, "format": fmt, "seed": seed, "generator": "mask bench --synthetic",
+            "mask_sha256": file_sha256(mask_bin)}
     if os.path.exists(path) and os.path.exists(meta_path):
         try:
             with open(meta_path) as f:
@@ -71,8 +76,8 @@ def ensure_data(fmt, rows, seed, data_dir):
     log(f"==> generating {os.path.relpath(path, ROOT)} ({rows} rows)")
     tmp = path + ".tmp"
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, gen, "--rows", str(rows), "--format", fmt,
-                    "--seed", str(seed), "--output", tmp, "--quiet"], check=True)
+    subprocess.run([mask_bin, "bench", "--synthetic", str(rows), "--format", fmt,
+                    "--seed", str(seed), "--emit", tmp], check=True)
     os.replace(tmp, path)
     want["bytes"] = os.path.getsize(path)
     want["generated_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -454,7 +459,7 @@ def main(argv=None):
     formats = [args.only] if args.only else ["csv", "jsonl"]
     results = []
     for fmt in formats:
-        path = ensure_data(fmt, args.rows, args.seed, args.data_dir)
+        path = ensure_data(fmt, args.rows, args.seed, args.data_dir, mask_bin)
         size, cmds = bench_format(fmt, path, args, mask_bin)
         results.append((fmt, size, cmds))
 

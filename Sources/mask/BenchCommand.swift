@@ -23,6 +23,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Generate this many rows with the built-in deterministic generator instead of --input.")
     var synthetic: Int?
 
+    @Option(name: .long, help: "Seed of the --synthetic generator: the same seed and row count give the same bytes (default 20261125).")
+    var seed: UInt64?
+
     @Option(name: .long, help: "csv or jsonl (default: from the --input name, else csv).")
     var format: String?
 
@@ -56,6 +59,8 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if rules.isEmpty && emit == nil { throw ValidationError("give at least one --rules") }
         if emit != nil && synthetic == nil { throw ValidationError("--emit needs --synthetic") }
+        if seed != nil && synthetic == nil { throw ValidationError("--seed needs --synthetic") }
+        if let synthetic, synthetic < 0 { throw ValidationError("--synthetic must not be negative") }
         if (input == nil) == (synthetic == nil) { throw ValidationError("give exactly one of --input and --synthetic") }
         if let format, !["csv", "jsonl"].contains(format) { throw ValidationError("--format must be csv or jsonl") }
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
@@ -74,15 +79,16 @@ struct Bench: ParsableCommand {
             } else {
                 chosenFormat = .csv
             }
+            let chosenSeed = seed ?? SyntheticExtract.defaultSeed
+            if let synthetic, let emit {
+                try Self.emit(rows: synthetic, format: chosenFormat, seed: chosenSeed, to: emit)
+                return
+            }
             let bytes: [UInt8]
             let name: String
             if let synthetic {
-                bytes = SyntheticExtract.generate(rows: synthetic, format: chosenFormat)
-                name = "synthetic:\(synthetic):\(chosenFormat.rawValue)"
-                if let emit {
-                    FileManager.default.createFile(atPath: emit, contents: Data(bytes))
-                    return
-                }
+                bytes = SyntheticExtract.generate(rows: synthetic, format: chosenFormat, seed: chosenSeed)
+                name = "synthetic:\(synthetic):\(chosenFormat.rawValue)" + (seed.map { ":seed=\($0)" } ?? "")
             } else {
                 bytes = try InputLoader.load(input!)
                 name = input!
@@ -131,6 +137,23 @@ struct Bench: ParsableCommand {
                 for line in regressions { printError(line) }
                 if !regressions.isEmpty { throw ExitCode(ExitStatus.dataError.rawValue) }
             }
+        }
+    }
+}
+
+extension Bench {
+    /// Streamed in blocks: a million JSONL rows are about 400 MB, which need not sit in memory.
+    static func emit(rows: Int, format: SyntheticExtract.Format, seed: UInt64, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path)
+        else { throw JobFailure.io("cannot create \(path)") }
+        defer { try? handle.close() }
+        do {
+            try SyntheticExtract.write(rows: rows, format: format, seed: seed) { block in
+                try handle.write(contentsOf: Data(block))
+            }
+        } catch {
+            throw JobFailure.io("cannot write \(path): \(error.localizedDescription)")
         }
     }
 }

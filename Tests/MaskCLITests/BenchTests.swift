@@ -69,4 +69,105 @@ import Testing
         #expect(masked.status == 0, "\(masked.stderr)")
         #expect(masked.stdoutText.split(separator: "\n").count >= 501)
     }
+
+    /// The benchmarks' input: the realism the detectors are measured on must not quietly erode.
+    @Test func syntheticCSVIsDeterministicParseableAndVaried() throws {
+        func emit(_ name: String, _ extra: [String] = []) throws -> [UInt8] {
+            let result = Runner.mask(["bench", "--synthetic", "3000", "--format", "csv", "--emit", directory.file(name)] + extra,
+                                     in: directory)
+            try #require(result.status == 0, "\(result.stderr)")
+            return directory.read(name)
+        }
+        let bytes = try emit("one.csv")
+        #expect(bytes == (try emit("two.csv")))
+        #expect(bytes != (try emit("seeded.csv", ["--seed", "7"])))
+
+        let records = Self.csvRecords(bytes)
+        #expect(records.count == 3001)
+        #expect(records.allSatisfy { $0.fields.count == 10 }, "every record has the header's ten fields")
+        let rows = records.dropFirst()
+        #expect(rows.contains { $0.quoted }, "names like \"Smith, John\" and user agents need quotes")
+        #expect(rows.contains { $0.fields[9].contains("\n") }, "some notes break lines inside quotes")
+        #expect(rows.contains { $0.fields[9].contains("\"") }, "some notes quote the customer")
+        #expect(rows.contains { $0.fields[2].contains(", ") })
+
+        let phones = rows.map { $0.fields[4] }
+        let prefixes = ["+1 (", "+44 ", "+81", "090-", "+91 ", "+49 ", "+33 ", "+61 ", "+31 ", "+34 ", "+65 "]
+        let seen = prefixes.filter { prefix in phones.contains { $0.hasPrefix(prefix) } }
+        #expect(seen.count >= 5, "phone formats seen: \(seen)")
+        #expect(phones.contains(""), "some phones are missing")
+
+        let notes = rows.map { $0.fields[9] }
+        let email = try Regex(#"[a-z0-9._+]+@[a-z0-9.-]+\.[a-z]{2,}"#).ignoresCase()
+        let ipv4 = try Regex(#"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b"#)
+        let version = try Regex(#" v\d+\.\d+\.\d+"#)
+        #expect(notes.contains { $0.contains(email) }, "some notes mention an email")
+        #expect(notes.contains { $0.contains(ipv4) }, "IPv4 addresses are hard negatives")
+        #expect(notes.contains { $0.contains(version) }, "versions are hard negatives")
+        #expect(notes.contains { $0.contains("ORD-") }, "order numbers are hard negatives")
+        #expect(notes.contains(""), "many rows have no notes")
+    }
+
+    @Test func syntheticJSONLIsOneNestedObjectPerLine() throws {
+        let path = directory.file("extract.jsonl")
+        let result = Runner.mask(["bench", "--synthetic", "3000", "--format", "jsonl", "--emit", path], in: directory)
+        try #require(result.status == 0, "\(result.stderr)")
+        let bytes = directory.read("extract.jsonl")
+        #expect(bytes.last == 0x0A)
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == 3000)
+        var withOrders = 0
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+            try #require(object != nil, "\(String(decoding: line, as: UTF8.self))")
+            let contact = object?["contact"] as? [String: Any]
+            #expect((contact?["email"] as? String)?.contains("@") == true)
+            let orders = try #require(object?["orders"] as? [[String: Any]])
+            if !orders.isEmpty { withOrders += 1 }
+            #expect(orders.allSatisfy { ($0["order_id"] as? String)?.hasPrefix("ORD-") == true })
+        }
+        #expect(withOrders > 1000, "most records carry orders")
+    }
+
+    /// RFC 4180 records, with whether any field was quoted; enough to check the generator, not a
+    /// second CSV reader for the product.
+    static func csvRecords(_ bytes: [UInt8]) -> [(fields: [String], quoted: Bool)] {
+        var records: [(fields: [String], quoted: Bool)] = []
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var quoted = false
+        var inQuotes = false
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if inQuotes {
+                if byte == 0x22 {
+                    if index + 1 < bytes.count && bytes[index + 1] == 0x22 {
+                        field.append(0x22)
+                        index += 1
+                    } else {
+                        inQuotes = false
+                    }
+                } else {
+                    field.append(byte)
+                }
+            } else if byte == 0x22 && field.isEmpty {
+                inQuotes = true
+                quoted = true
+            } else if byte == 0x2C {
+                fields.append(String(decoding: field, as: UTF8.self))
+                field.removeAll()
+            } else if byte == 0x0A {
+                fields.append(String(decoding: field, as: UTF8.self))
+                records.append((fields, quoted))
+                fields = []
+                field.removeAll()
+                quoted = false
+            } else {
+                field.append(byte)
+            }
+            index += 1
+        }
+        return records
+    }
 }
