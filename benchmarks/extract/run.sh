@@ -15,7 +15,7 @@
 # round-robin --runs times; the table shows median, min and max wall seconds, MB/s of the table's CSV
 # bytes and the ratio against (a). Results go to stdout and benchmarks/results/extract-latest.md.
 #
-# env MASK_BIN: binary to measure (default /tmp/mask-bench/mask; falls back to .build/release/mask).
+# env MASK_BIN: binary to measure (default .build/release/mask).
 # env PG_BIN: PostgreSQL binaries (default: newest /usr/lib/postgresql/*/bin).
 set -euo pipefail
 
@@ -39,8 +39,7 @@ while [[ $# -gt 0 ]]; do
 done
 (( runs >= 1 )) || { echo "run.sh: --runs must be at least 1" >&2; exit 2; }
 
-mask="${MASK_BIN:-/tmp/mask-bench/mask}"
-if [[ ! -x "$mask" && -z "${MASK_BIN:-}" && -x "$root/.build/release/mask" ]]; then mask="$root/.build/release/mask"; fi
+mask="${MASK_BIN:-$root/.build/release/mask}"
 [[ -x "$mask" ]] || { echo "run.sh: $mask not found (swift build -c release --product mask, then set MASK_BIN)" >&2; exit 1; }
 for tool in psql pigz python3; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install postgresql pigz python3)" >&2; exit 1; }
