@@ -28,27 +28,55 @@ public final class CompiledPattern: @unchecked Sendable {
     private let code: OpaquePointer
     public let source: String
     public let isJITCompiled: Bool
+    /// The same pattern compiled with `PCRE2_ANCHORED`, tried at the positions `startFilter`
+    /// accepts; both are nil when the pattern has no start filter (or no JIT).
+    private let anchoredCode: OpaquePointer?
+    private let startFilter: StartFilter?
 
+    /// Whether matching tries only the start positions a `StartFilter` accepts (`mask bench` and
+    /// tests compare both ways).
+    public var usesStartFilter: Bool { anchoredCode != nil }
+
+    /// - Parameter startFilter: false to always let PCRE2 search every position itself.
     /// - Throws: `PatternError` with PCRE2's message and offset.
-    public init(_ pattern: String) throws {
+    public init(_ pattern: String, startFilter useStartFilter: Bool = true) throws {
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         let options = UInt32(PCRE2_UTF) | UInt32(PCRE2_MATCH_INVALID_UTF)
-        let compiled = pattern.utf8CString.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            buffer.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: buffer.count) { pointer in
-                pcre2_compile_8(pointer, buffer.count - 1, options, &errorCode, &errorOffset, nil)
+        func compile(_ options: UInt32) -> OpaquePointer? {
+            pattern.utf8CString.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+                buffer.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: buffer.count) { pointer in
+                    pcre2_compile_8(pointer, buffer.count - 1, options, &errorCode, &errorOffset, nil)
+                }
             }
         }
-        guard let compiled else {
+        guard let compiled = compile(options) else {
             throw PatternError(message: Self.message(for: errorCode), offset: errorOffset)
         }
         code = compiled
         source = pattern
         isJITCompiled = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
+        var filter: StartFilter?
+        var anchored: OpaquePointer?
+        var bitmap: UnsafePointer<UInt8>?
+        if useStartFilter && isJITCompiled && pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_FIRSTBITMAP), &bitmap) == 0,
+            let bitmap, let built = StartFilter(pattern: pattern, firstBytes: Array(UnsafeBufferPointer(start: bitmap, count: 32))),
+            let anchoredCompiled = compile(options | UInt32(PCRE2_ANCHORED))
+        {
+            if pcre2_jit_compile_8(anchoredCompiled, UInt32(PCRE2_JIT_COMPLETE)) == 0 {
+                filter = built
+                anchored = anchoredCompiled
+            } else {
+                pcre2_code_free_8(anchoredCompiled)
+            }
+        }
+        startFilter = filter
+        anchoredCode = anchored
     }
 
     deinit {
         pcre2_code_free_8(code)
+        if let anchoredCode { pcre2_code_free_8(anchoredCode) }
     }
 
     static func message(for errorCode: Int32) -> String {
@@ -66,6 +94,11 @@ public final class CompiledPattern: @unchecked Sendable {
         var offset = start
         // PCRE2 needs a non-null subject pointer even for an empty subject.
         let pointer = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject)
+        if let anchoredCode, let startFilter {
+            return startFilter.flags.withUnsafeBufferPointer { flags in
+                filteredMatch(anchoredCode, flags: flags, pointer, subject.count, from: start, scratch: scratch)
+            }
+        }
         while offset <= subject.count {
             let result: Int32
             if isJITCompiled {
@@ -79,6 +112,36 @@ public final class CompiledPattern: @unchecked Sendable {
             let upper = ovector[1]
             if upper > lower { return lower..<upper }
             offset = lower + 1
+        }
+        return nil
+    }
+
+    /// `firstMatch` through the start filter: an anchored attempt at each accepted position, in
+    /// order. The first attempt that matches is the match an unanchored search finds, since that
+    /// search makes the same attempts in the same order and the others cannot match.
+    @inline(__always)
+    private func filteredMatch(
+        _ anchored: OpaquePointer, flags: UnsafeBufferPointer<UInt8>, _ pointer: UnsafePointer<UInt8>, _ count: Int,
+        from start: Int, scratch: MatchScratch
+    ) -> Range<Int>? {
+        var position = start
+        // Flags of the two bytes before `position` (0 before the subject: nothing blocks there).
+        var previous: UInt8 = position > 0 ? flags[Int(pointer[position - 1])] : 0
+        var beforePrevious: UInt8 = position > 1 ? flags[Int(pointer[position - 2])] : 0
+        while position < count {
+            let current = flags[Int(pointer[position])]
+            if current & StartFilter.startBit != 0 && previous & StartFilter.singleBit == 0
+                && ((beforePrevious & StartFilter.firstClassBits) << 1) & previous & StartFilter.secondClassBits == 0
+            {
+                let result = pcre2_jit_match_8(anchored, pointer, count, position, 0, scratch.matchData, nil)
+                if result > 0 {
+                    let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
+                    if ovector[1] > ovector[0] { return ovector[0]..<ovector[1] }
+                }
+            }
+            beforePrevious = previous
+            previous = current
+            position += 1
         }
         return nil
     }
