@@ -108,36 +108,52 @@ public struct KeyedHasher: Sendable {
     }
 
     /// Appends prefix + encoded (truncated) HMAC of `value` to `output`.
+    ///
+    /// The digest and its encoding (at most 64 characters) are built on the stack and appended
+    /// in one piece: appending character by character cost a uniqueness check each.
     public func appendHash(of value: UnsafeRawBufferPointer, to output: inout [UInt8]) {
-        var tag = SHA256ChainingValue.initial  // 32 bytes of stack for the tag
-        withUnsafeMutableBytes(of: &tag.words) { authenticationCode(of: value, into: $0.baseAddress!) }
-        output.append(contentsOf: settings.prefix)
+        if !settings.prefix.isEmpty { output.append(contentsOf: settings.prefix) }
+        withUnsafeTemporaryAllocation(byteCount: 32 + 64, alignment: 8) { scratch in
+            let digest = scratch.baseAddress!
+            authenticationCode(of: value, into: digest)
+            let produced = encode(UnsafeRawPointer(digest), into: digest + 32)
+            output.append(contentsOf: UnsafeRawBufferPointer(start: digest + 32, count: produced))
+        }
+    }
+
+    /// Writes the first `settings.length` characters of the encoded 32-byte `digest` to `text`.
+    @inline(__always)
+    private func encode(_ digest: UnsafeRawPointer, into text: UnsafeMutableRawPointer) -> Int {
         let length = settings.length
-        withUnsafeBytes(of: &tag.words) { digest in
-            switch settings.encoding {
-            case .hex:
-                for index in 0..<(length + 1) / 2 {
-                    output.append(hexDigits[Int(digest[index] >> 4)])
-                    if index * 2 + 1 < length { output.append(hexDigits[Int(digest[index] & 0x0F)]) }
-                }
-            case .base64url:
-                var produced = 0
-                var index = 0
-                while produced < length {
-                    let b0 = Int(digest[index])
-                    let b1 = index + 1 < 32 ? Int(digest[index + 1]) : 0
-                    let b2 = index + 2 < 32 ? Int(digest[index + 2]) : 0
-                    let group = (b0 << 16) | (b1 << 8) | b2
-                    var shift = 18
-                    while shift >= 0 && produced < length {
-                        output.append(base64URL[(group >> shift) & 63])
-                        produced += 1
-                        shift -= 6
-                    }
-                    index += 3
+        var produced = 0
+        switch settings.encoding {
+        case .hex:
+            for index in 0..<(length + 1) / 2 {
+                let byte = digest.load(fromByteOffset: index, as: UInt8.self)
+                text.storeBytes(of: hexDigits[Int(byte >> 4)], toByteOffset: produced, as: UInt8.self)
+                produced += 1
+                if index * 2 + 1 < length {
+                    text.storeBytes(of: hexDigits[Int(byte & 0x0F)], toByteOffset: produced, as: UInt8.self)
+                    produced += 1
                 }
             }
+        case .base64url:
+            var index = 0
+            while produced < length {
+                let b0 = Int(digest.load(fromByteOffset: index, as: UInt8.self))
+                let b1 = index + 1 < 32 ? Int(digest.load(fromByteOffset: index + 1, as: UInt8.self)) : 0
+                let b2 = index + 2 < 32 ? Int(digest.load(fromByteOffset: index + 2, as: UInt8.self)) : 0
+                let group = (b0 << 16) | (b1 << 8) | b2
+                var shift = 18
+                while shift >= 0 && produced < length {
+                    text.storeBytes(of: base64URL[(group >> shift) & 63], toByteOffset: produced, as: UInt8.self)
+                    produced += 1
+                    shift -= 6
+                }
+                index += 3
+            }
         }
+        return produced
     }
 }
 

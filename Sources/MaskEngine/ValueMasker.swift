@@ -266,14 +266,45 @@ public struct ValueMasker: Sendable {
             return false
         case .minimumDigits(let minimum):
             // Counts ASCII digits plus 0xEF lead bytes (every full-width digit starts with one):
-            // an over-count can only let the regex run, never skip a real match.
+            // an over-count can only let the regex run, never skip a real match. Eight bytes at a
+            // time (`digitLikeBytes`); the answer is the byte loop's, which needs one such byte
+            // even for a minimum of 0.
+            guard let base = value.baseAddress else { return false }
+            let needed = max(minimum, 1)
             var count = 0
-            for byte in value where (byte &- 0x30) < 10 || byte == 0xEF {
-                count += 1
-                if count >= minimum { return true }
+            var index = 0
+            while index + 8 <= value.count {
+                count += digitLikeBytes(base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                if count >= needed { return true }
+                index += 8
+            }
+            while index < value.count {
+                let byte = value[index]
+                if (byte &- 0x30) < 10 || byte == 0xEF {
+                    count += 1
+                    if count >= needed { return true }
+                }
+                index += 1
             }
             return false
         }
+    }
+
+    /// How many of the eight bytes of `word` are ASCII digits or 0xEF (SWAR: per-byte tests
+    /// that cannot carry into the neighbouring byte).
+    @inline(__always)
+    static func digitLikeBytes(_ word: UInt64) -> Int {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        // Digits become 0...9; a byte is a digit iff its top bit is clear and its low 7 bits < 10.
+        let digits = word ^ 0x3030_3030_3030_3030
+        let tenOrMore = ((digits | high) &- 0x0A0A_0A0A_0A0A_0A0A) & high
+        let digitMask = ~(tenOrMore | (digits & high)) & high
+        // 0xEF becomes 0; a byte is zero iff neither its top bit nor any low bit is set.
+        let other = word ^ 0xEFEF_EFEF_EFEF_EFEF
+        let nonZero = (((other & low7) &+ low7) | other) & high
+        let leadMask = ~nonZero & high
+        return (digitMask | leadMask).nonzeroBitCount
     }
 
     /// Substring search: `memchr` to the first byte, `memcmp` for the rest (glibc's `memmem` is
