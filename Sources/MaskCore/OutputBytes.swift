@@ -1,0 +1,63 @@
+/// A growable byte buffer for output built in the hot loops, one per chunk.
+///
+/// `[UInt8].append` checks uniqueness and capacity through the array's class reference on every
+/// call; masking a CSV record appends about eight pieces, and those checks (with the retains and
+/// releases around them) showed as several percent of a profile. A noncopyable owner of raw
+/// memory needs neither: appending is a capacity compare and a copy. The bytes are copied into an
+/// `[UInt8]` once, when the chunk is done (`array`).
+public struct OutputBytes: ~Copyable {
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var storedCount: Int
+    @usableFromInline var capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+        storedCount = 0
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    @inlinable
+    public var count: Int { storedCount }
+
+    @inlinable
+    public mutating func append(_ byte: UInt8) {
+        if storedCount == capacity { grow(minimum: storedCount + 1) }
+        base[storedCount] = byte
+        storedCount += 1
+    }
+
+    @inlinable
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        if storedCount + bytes.count > capacity { grow(minimum: storedCount + bytes.count) }
+        UnsafeMutableRawPointer(base + storedCount).copyMemory(from: source, byteCount: bytes.count)
+        storedCount += bytes.count
+    }
+
+    @inlinable
+    public mutating func append(contentsOf bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    @usableFromInline
+    mutating func grow(minimum: Int) {
+        let newCapacity = max(minimum, capacity * 2)
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        grown.initialize(from: base, count: storedCount)
+        base.deallocate()
+        base = grown
+        capacity = newCapacity
+    }
+
+    /// A copy of the bytes as an array.
+    public func array() -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: storedCount) { buffer, initialized in
+            if storedCount > 0 { buffer.baseAddress!.initialize(from: base, count: storedCount) }
+            initialized = storedCount
+        }
+    }
+}
