@@ -140,9 +140,17 @@ public struct ValueMasker: Sendable {
             case .fixed(let fixed): normalizer = fixed
             case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
             }
-            normalizer.normalize(value, into: &scratch.normalized)
             scratch.replacement.removeAll(keepingCapacity: true)
-            scratch.normalized.withUnsafeBytes { hasher!.appendHash(of: $0, to: &scratch.replacement) }
+            if let capacity = normalizer.maximumCount(forValueOf: value.count), capacity <= 512 {
+                // Emails and phones: normalised on the stack and hashed from there.
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+                    let count = normalizer.normalize(value, to: buffer.baseAddress!)
+                    hasher!.appendHash(of: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count), to: &scratch.replacement)
+                }
+            } else {
+                normalizer.normalize(value, into: &scratch.normalized)
+                scratch.normalized.withUnsafeBytes { hasher!.appendHash(of: $0, to: &scratch.replacement) }
+            }
             return .replaced
         case .scan:
             guard !value.isEmpty else { return .unchanged }
@@ -184,7 +192,8 @@ public struct ValueMasker: Sendable {
         in value: UnsafeRawBufferPointer, detectors: [Int], scratch: MaskScratch, statistics: inout MaskStatistics,
         usePrefilter: Bool = true
     ) {
-        scratch.detections.removeAll(keepingCapacity: true)
+        // Most values have no detection: clearing an empty array still costs a replaceSubrange.
+        if !scratch.detections.isEmpty { scratch.detections.removeAll(keepingCapacity: true) }
         for index in detectors {
             let detector = self.detectors[index]
             guard !usePrefilter || Self.prefilterPasses(detector.prefilter, value) else { continue }
