@@ -96,7 +96,7 @@ public final class CompiledPattern: @unchecked Sendable {
         let pointer = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject)
         if let anchoredCode, let startFilter {
             return startFilter.flags.withUnsafeBufferPointer { flags in
-                filteredMatch(anchoredCode, flags: flags, pointer, subject.count, from: start, scratch: scratch)
+                filteredMatch(anchoredCode, filter: startFilter, flags: flags, pointer, subject.count, from: start, scratch: scratch)
             }
         }
         while offset <= subject.count {
@@ -118,29 +118,37 @@ public final class CompiledPattern: @unchecked Sendable {
 
     /// `firstMatch` through the start filter: an anchored attempt at each accepted position, in
     /// order. The first attempt that matches is the match an unanchored search finds, since that
-    /// search makes the same attempts in the same order and the others cannot match.
+    /// search makes the same attempts in the same order and the others cannot match. With a
+    /// `StartSkip`, windows of eight bytes without a start byte are passed over in one test.
     @inline(__always)
     private func filteredMatch(
-        _ anchored: OpaquePointer, flags: UnsafeBufferPointer<UInt8>, _ pointer: UnsafePointer<UInt8>, _ count: Int,
+        _ anchored: OpaquePointer, filter: StartFilter, flags: UnsafeBufferPointer<UInt8>, _ pointer: UnsafePointer<UInt8>, _ count: Int,
         from start: Int, scratch: MatchScratch
     ) -> Range<Int>? {
-        var position = start
-        // Flags of the two bytes before `position` (0 before the subject: nothing blocks there).
-        var previous: UInt8 = position > 0 ? flags[Int(pointer[position - 1])] : 0
-        var beforePrevious: UInt8 = position > 1 ? flags[Int(pointer[position - 2])] : 0
-        while position < count {
-            let current = flags[Int(pointer[position])]
-            if current & StartFilter.startBit != 0 && previous & StartFilter.singleBit == 0
+        @inline(__always) func attempt(at position: Int) -> Range<Int>? {
+            // Flags of the two bytes before (0 before the subject: nothing blocks there).
+            let previous: UInt8 = position > 0 ? flags[Int(pointer[position - 1])] : 0
+            let beforePrevious: UInt8 = position > 1 ? flags[Int(pointer[position - 2])] : 0
+            guard previous & StartFilter.singleBit == 0
                 && ((beforePrevious & StartFilter.firstClassBits) << 1) & previous & StartFilter.secondClassBits == 0
-            {
-                let result = pcre2_jit_match_8(anchored, pointer, count, position, 0, scratch.matchData, nil)
-                if result > 0 {
-                    let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
-                    if ovector[1] > ovector[0] { return ovector[0]..<ovector[1] }
+            else { return nil }
+            guard pcre2_jit_match_8(anchored, pointer, count, position, 0, scratch.matchData, nil) > 0 else { return nil }
+            let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
+            return ovector[1] > ovector[0] ? ovector[0]..<ovector[1] : nil
+        }
+        var position = start
+        if let skip = filter.skip {
+            while position + 8 <= count {
+                var hits = skip.hits(UInt64(littleEndian: UnsafeRawPointer(pointer + position).loadUnaligned(as: UInt64.self)))
+                while hits != 0 {
+                    if let found = attempt(at: position + hits.trailingZeroBitCount >> 3) { return found }
+                    hits &= hits &- 1
                 }
+                position += 8
             }
-            beforePrevious = previous
-            previous = current
+        }
+        while position < count {
+            if flags[Int(pointer[position])] & StartFilter.startBit != 0, let found = attempt(at: position) { return found }
             position += 1
         }
         return nil

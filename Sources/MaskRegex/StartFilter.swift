@@ -59,6 +59,62 @@ struct StartFilter: Sendable {
         }
         guard flags.contains(where: { $0 & Self.singleBit != 0 }) || pairs > 0 else { return nil }
         self.flags = flags
+        skip = StartSkip(starts: (0..<256).filter { flags[$0] & Self.startBit != 0 }.map(UInt8.init))
+    }
+
+    /// Finds start bytes eight at a time, when they are one ASCII range and a few single bytes.
+    let skip: StartSkip?
+}
+
+/// A SWAR test for "one of these eight bytes can start a match", for start sets made of one
+/// range of ASCII bytes and up to three other byte values (the phone detector's: `0-9`, `(`,
+/// `+` and 0xEF, the lead byte of full-width forms). Every test is exact per byte (no carry
+/// crosses a byte), so the lowest flagged byte is the first start byte.
+struct StartSkip: Sendable {
+    let low: UInt64
+    let aboveHigh: UInt64
+    /// Up to three single bytes, repeated to fill the unused slots (testing one twice is harmless).
+    let single0: UInt64
+    let single1: UInt64
+    let single2: UInt64
+
+    init?(starts: [UInt8]) {
+        // The longest run of consecutive ASCII values in the set is the range; the rest are singles.
+        var best = (start: 0, count: 0)
+        var index = 0
+        while index < starts.count {
+            var end = index
+            while end + 1 < starts.count && starts[end + 1] == starts[end] + 1 && starts[end + 1] < 0x80 { end += 1 }
+            if starts[index] < 0x80 && end - index + 1 > best.count { best = (index, end - index + 1) }
+            index = end + 1
+        }
+        guard best.count > 0 else { return nil }
+        var rest = starts.enumerated().filter { $0.offset < best.start || $0.offset >= best.start + best.count }.map(\.element)
+        guard rest.count <= 3 else { return nil }
+        if rest.isEmpty { rest = [starts[best.start]] }
+        while rest.count < 3 { rest.append(rest[0]) }
+        let repeated: UInt64 = 0x0101_0101_0101_0101
+        low = UInt64(starts[best.start]) &* repeated
+        aboveHigh = (UInt64(starts[best.start + best.count - 1]) + 1) &* repeated
+        single0 = UInt64(rest[0]) &* repeated
+        single1 = UInt64(rest[1]) &* repeated
+        single2 = UInt64(rest[2]) &* repeated
+    }
+
+    /// One bit (the top bit of the byte) per start byte of `word`, in memory order from bit 7 up.
+    @inline(__always)
+    func hits(_ word: UInt64) -> UInt64 {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let ascii = word & low7
+        // (ascii | 0x80) - c has its top bit set iff ascii >= c; ASCII bytes only.
+        let atLeastLow = ((ascii | high) &- low) & high
+        let aboveRange = ((ascii | high) &- aboveHigh) & high
+        @inline(__always) func equal(_ single: UInt64) -> UInt64 {
+            let other = word ^ single
+            return ~((((other & low7) &+ low7) | other) & high) & high
+        }
+        return (atLeastLow & ~aboveRange & ~word & high) | equal(single0) | equal(single1) | equal(single2)
     }
 }
 
