@@ -39,6 +39,12 @@ public final class DetectorRuntime: Sendable {
     let validators: [Validator]
     let token: [UInt8]
     let normalizer: Normalizer
+    /// The prefilter unpacked for the hot loop, so that testing it copies (and retains) no enum
+    /// payload per value: 0 none, 1 one byte (`memchr` for `prefilterByte`), 2 minimum digits,
+    /// 3 anything else (`ValueMasker.prefilterPasses`).
+    let prefilterKind: UInt8
+    let prefilterByte: UInt8
+    let prefilterMinimum: Int
 
     init(_ detector: CompiledDetector) {
         id = detector.id
@@ -47,6 +53,31 @@ public final class DetectorRuntime: Sendable {
         validators = detector.validators
         token = detector.token
         normalizer = detector.normalizer
+        var kind: UInt8 = 3
+        var byte: UInt8 = 0
+        var minimum = 0
+        switch detector.prefilter {
+        case .none: kind = 0
+        case .anyLiteral(let literals) where literals.count == 1 && literals[0].count == 1: kind = 1; byte = literals[0][0]
+        case .minimumDigits(let digits): kind = 2; minimum = digits
+        case .anyLiteral: break
+        }
+        prefilterKind = kind
+        prefilterByte = byte
+        prefilterMinimum = minimum
+    }
+
+    /// `ValueMasker.prefilterPasses(prefilter, value)`, without touching the enum.
+    @inline(__always)
+    func prefilterPasses(_ value: UnsafeRawBufferPointer) -> Bool {
+        switch prefilterKind {
+        case 0: return true
+        case 1:
+            guard let base = value.baseAddress else { return false }
+            return memchr(base, Int32(prefilterByte), value.count) != nil
+        case 2: return ValueMasker.reachesDigits(prefilterMinimum, in: value)
+        default: return ValueMasker.prefilterPasses(prefilter, value)
+        }
     }
 }
 
@@ -196,7 +227,7 @@ public struct ValueMasker: Sendable {
         if !scratch.detections.isEmpty { scratch.detections.removeAll(keepingCapacity: true) }
         for index in detectors {
             let detector = self.detectors[index]
-            guard !usePrefilter || Self.prefilterPasses(detector.prefilter, value) else { continue }
+            guard !usePrefilter || detector.prefilterPasses(value) else { continue }
             var offset = 0
             while offset < value.count,
                 let range = detector.pattern.firstMatch(in: value, from: offset, scratch: scratch.match)
@@ -274,6 +305,13 @@ public struct ValueMasker: Sendable {
             }
             return false
         case .minimumDigits(let minimum):
+            return reachesDigits(minimum, in: value)
+        }
+    }
+
+    /// The `minimumDigits` prefilter.
+    @inline(__always)
+    static func reachesDigits(_ minimum: Int, in value: UnsafeRawBufferPointer) -> Bool {
             // Counts ASCII digits plus 0xEF lead bytes (every full-width digit starts with one):
             // an over-count can only let the regex run, never skip a real match. Eight bytes at a
             // time (`digitLikeBytes`); the answer is the byte loop's, which needs one such byte
@@ -296,7 +334,6 @@ public struct ValueMasker: Sendable {
                 index += 1
             }
             return false
-        }
     }
 
     /// How many of the eight bytes of `word` are ASCII digits or 0xEF (SWAR: per-byte tests
@@ -313,7 +350,9 @@ public struct ValueMasker: Sendable {
         let other = word ^ 0xEFEF_EFEF_EFEF_EFEF
         let nonZero = (((other & low7) &+ low7) | other) & high
         let leadMask = ~nonZero & high
-        return (digitMask | leadMask).nonzeroBitCount
+        // One bit per flagged byte at its top: the multiply sums the bytes into the top byte
+        // (no popcnt instruction is assumed for the target).
+        return Int((((digitMask | leadMask) >> 7) &* 0x0101_0101_0101_0101) >> 56)
     }
 
     /// Substring search: `memchr` to the first byte, `memcmp` for the rest (glibc's `memmem` is
