@@ -33,14 +33,35 @@ public struct OutputBytes: ~Copyable {
     @inlinable
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
-        if storedCount + bytes.count > capacity { grow(minimum: storedCount + bytes.count) }
-        UnsafeMutableRawPointer(base + storedCount).copyMemory(from: source, byteCount: bytes.count)
-        storedCount += bytes.count
+        let count = bytes.count
+        if storedCount + count > capacity { grow(minimum: storedCount + count) }
+        let target = UnsafeMutableRawPointer(base + storedCount)
+        // Most pieces are short (a delimiter run, a 16-character hash): two overlapping
+        // unaligned moves cost less than a call to memcpy.
+        if count >= 8 && count <= 16 {
+            target.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            target.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self), toByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4 && count < 8 {
+            target.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            target.storeBytes(of: source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self), toByteOffset: count - 4, as: UInt32.self)
+        } else if count < 4 {
+            for index in 0..<count { target.storeBytes(of: source.load(fromByteOffset: index, as: UInt8.self), toByteOffset: index, as: UInt8.self) }
+        } else {
+            target.copyMemory(from: source, byteCount: count)
+        }
+        storedCount += count
     }
 
     @inlinable
     public mutating func append(contentsOf bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// Drops the last `dropped` bytes.
+    @inlinable
+    public mutating func removeLast(_ dropped: Int) {
+        precondition(dropped >= 0 && dropped <= storedCount)
+        storedCount -= dropped
     }
 
     @usableFromInline

@@ -128,7 +128,7 @@ public struct JSONLChunkMasker: Sendable {
             }
         }
         state.skip(count, to: count)
-        return MaskedChunk(output: state.output, statistics: state.statistics, problems: problems, rejects: rejects)
+        return MaskedChunk(output: state.output.array(), statistics: state.statistics, problems: problems, rejects: rejects)
     }
 }
 
@@ -154,7 +154,8 @@ struct JSONFrame {
 }
 
 /// The state of masking one chunk: the output spliced so far and the walk of the current line.
-struct LineMasker {
+/// Noncopyable because it owns the output buffer (`OutputBytes`: no uniqueness check per splice).
+struct LineMasker: ~Copyable {
     let values: ValueMasker
     let programs: [Unmanaged<PolicyProgram>]
     let kinds: [PolicyProgram.Kind]
@@ -163,7 +164,7 @@ struct LineMasker {
     let scratch: MaskScratch
     let paths: PathTable
     let frames: UnsafeMutablePointer<JSONFrame>
-    var output: [UInt8] = []
+    var output: OutputBytes
     /// Input bytes before this offset are in `output` already or deliberately left out.
     var copyFrom = 0
     var statistics: MaskStatistics
@@ -182,7 +183,7 @@ struct LineMasker {
         paths = PathTable(matcher: masker.matcher, defaultSlot: defaultSlot)
         frames = .allocate(capacity: JSONScanner.maximumDepth + 1)
         frames.initialize(repeating: JSONFrame(), count: JSONScanner.maximumDepth + 1)
-        output.reserveCapacity(chunk.count + chunk.count / 8)
+        output = OutputBytes(capacity: chunk.count + chunk.count / 8)
         statistics = MaskStatistics(detectors: masker.values.rules.detectors.count, fields: masker.programs.count)
         line = statistics
     }
@@ -194,7 +195,7 @@ struct LineMasker {
     /// Copies the pending input up to `from`, then leaves out `from..<to`.
     @inline(__always)
     mutating func skip(_ from: Int, to: Int) {
-        if from > copyFrom { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[copyFrom..<from])) }
+        if from > copyFrom { output.append(UnsafeRawBufferPointer(rebasing: chunk[copyFrom..<from])) }
         if to > copyFrom { copyFrom = to }
     }
 
