@@ -1,23 +1,57 @@
-/// A growable byte buffer for output built in the hot loops, one per chunk.
+/// A byte buffer for output built in the hot loops, one per chunk.
 ///
 /// `[UInt8].append` checks uniqueness and capacity through the array's class reference on every
 /// call; masking a CSV record appends about eight pieces, and those checks (with the retains and
-/// releases around them) showed as several percent of a profile. A noncopyable owner of raw
-/// memory needs neither: appending is a capacity compare and a copy. The bytes are copied into an
-/// `[UInt8]` once, when the chunk is done (`array`).
+/// releases around them) showed as several percent of a profile. A noncopyable writer over raw
+/// memory needs neither: appending is a capacity compare and a copy.
+///
+/// `OutputBytes.array(capacity:_:)` writes straight into the storage of the array that is
+/// returned (no copy of the chunk at the end, and no second set of fresh pages to fault in);
+/// such a writer cannot grow, so when the output does not fit it notes the overflow and the
+/// chunk is masked again with twice the room. A writer made with `init(capacity:)` owns its
+/// memory and grows.
 public struct OutputBytes: ~Copyable {
     @usableFromInline var base: UnsafeMutablePointer<UInt8>
     @usableFromInline var storedCount: Int
     @usableFromInline var capacity: Int
+    @usableFromInline let owned: Bool
+    /// A fixed-size writer ran out of room: what was appended since is missing.
+    public private(set) var overflowed = false
 
     public init(capacity: Int) {
         self.capacity = max(capacity, 16)
         base = .allocate(capacity: self.capacity)
         storedCount = 0
+        owned = true
+    }
+
+    /// A writer into `buffer`, which must stay valid while it is used; it never grows.
+    init(writingInto buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+        storedCount = 0
+        owned = false
     }
 
     deinit {
-        base.deallocate()
+        if owned { base.deallocate() }
+    }
+
+    /// An array of what `body` writes, built in place. `body` may run more than once (when the
+    /// output outgrows `capacity`), so it must start from scratch each time.
+    public static func array(capacity: Int, _ body: (inout OutputBytes) -> Void) -> [UInt8] {
+        var room = max(capacity, 16)
+        while true {
+            var fits = false
+            let result = [UInt8](unsafeUninitializedCapacity: room) { buffer, initialized in
+                var output = OutputBytes(writingInto: buffer)
+                body(&output)
+                fits = !output.overflowed
+                initialized = fits ? output.count : 0
+            }
+            if fits { return result }
+            room *= 2
+        }
     }
 
     @inlinable
@@ -25,7 +59,10 @@ public struct OutputBytes: ~Copyable {
 
     @inlinable
     public mutating func append(_ byte: UInt8) {
-        if storedCount == capacity { grow(minimum: storedCount + 1) }
+        if storedCount == capacity {
+            grow(minimum: storedCount + 1)
+            if overflowed { return }
+        }
         base[storedCount] = byte
         storedCount += 1
     }
@@ -34,7 +71,10 @@ public struct OutputBytes: ~Copyable {
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         let count = bytes.count
-        if storedCount + count > capacity { grow(minimum: storedCount + count) }
+        if storedCount + count > capacity {
+            grow(minimum: storedCount + count)
+            if overflowed { return }
+        }
         let target = UnsafeMutableRawPointer(base + storedCount)
         // Most pieces are short (a delimiter run, a 16-character hash): two overlapping
         // unaligned moves cost less than a call to memcpy.
@@ -66,6 +106,10 @@ public struct OutputBytes: ~Copyable {
 
     @usableFromInline
     mutating func grow(minimum: Int) {
+        guard owned else {
+            overflowed = true
+            return
+        }
         let newCapacity = max(minimum, capacity * 2)
         let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         grown.initialize(from: base, count: storedCount)

@@ -80,10 +80,23 @@ public struct CSVChunkMasker: Sendable {
     /// a local buffer and writes into `OutputBytes`: with arrays, every field cost retains,
     /// releases and uniqueness checks (~14% of masking CPU in a profile).
     public func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk {
-        var statistics = MaskStatistics(detectors: values.rules.detectors.count, fields: plan.policies.count)
-        var output = OutputBytes(capacity: chunk.count + chunk.count / 8)
+        var statistics = MaskStatistics(detectors: 0, fields: 0)
         var problems: [ChunkProblem] = []
         var rejects: [UInt8] = []
+        // Written in place into the array handed on; rerun from the start if it outgrows the room.
+        let output = OutputBytes.array(capacity: chunk.count + chunk.count / 8) { output in
+            statistics = MaskStatistics(detectors: values.rules.detectors.count, fields: plan.policies.count)
+            problems = []
+            rejects = []
+            maskRecords(chunk, scratch: scratch, into: &output, statistics: &statistics, problems: &problems, rejects: &rejects)
+        }
+        return MaskedChunk(output: output, statistics: statistics, problems: problems, rejects: rejects)
+    }
+
+    private func maskRecords(
+        _ chunk: UnsafeRawBufferPointer, scratch: MaskScratch, into output: inout OutputBytes, statistics: inout MaskStatistics,
+        problems: inout [ChunkProblem], rejects: inout [UInt8]
+    ) {
         let delimiter = tokenizer.dialect.delimiter
         let expected = plan.expectedFieldCount
         let changes = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(programs.count, 1))
@@ -186,7 +199,6 @@ public struct CSVChunkMasker: Sendable {
         }
         if copyStart >= 0 { output.append(UnsafeRawBufferPointer(rebasing: chunk[copyStart..<copyEnd])) }
         for column in 0..<programs.count { statistics.fieldChanges[column] += changes[column] }
-        return MaskedChunk(output: output.array(), statistics: statistics, problems: problems, rejects: rejects)
     }
 }
 

@@ -69,13 +69,32 @@ public struct JSONLChunkMasker: Sendable {
     /// Masks every line of `chunk`, which starts at a line start and ends after a line feed
     /// (or at the end of input).
     public func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk {
-        var state = LineMasker(masker: self, chunk: chunk, scratch: scratch)
-        defer { state.release() }
+        guard chunk.baseAddress != nil else {
+            return MaskedChunk(
+                output: [], statistics: MaskStatistics(detectors: values.rules.detectors.count, fields: programs.count),
+                problems: [], rejects: [])
+        }
+        var statistics = MaskStatistics(detectors: 0, fields: 0)
         var problems: [ChunkProblem] = []
         var rejects: [UInt8] = []
-        guard let base = chunk.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
-            return MaskedChunk(output: [], statistics: state.statistics, problems: [], rejects: [])
+        // Written in place into the array handed on; rerun from the start if it outgrows the room.
+        let output = OutputBytes.array(capacity: chunk.count + chunk.count / 8) { output in
+            problems = []
+            rejects = []
+            var state = LineMasker(masker: self, chunk: chunk, scratch: scratch, output: consume output)
+            maskLines(chunk, state: &state, problems: &problems, rejects: &rejects)
+            statistics = state.statistics
+            state.release()
+            output = state.takeOutput()
         }
+        return MaskedChunk(output: output, statistics: statistics, problems: problems, rejects: rejects)
+    }
+
+    private func maskLines(
+        _ chunk: UnsafeRawBufferPointer, state: inout LineMasker, problems: inout [ChunkProblem], rejects: inout [UInt8]
+    ) {
+        let base = chunk.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let scratch = state.scratch
         let count = chunk.count
         var position = 0
         var recordIndex = 0
@@ -128,7 +147,6 @@ public struct JSONLChunkMasker: Sendable {
             }
         }
         state.skip(count, to: count)
-        return MaskedChunk(output: state.output.array(), statistics: state.statistics, problems: problems, rejects: rejects)
     }
 }
 
@@ -173,7 +191,7 @@ struct LineMasker: ~Copyable {
     var lineDirty = false
     var keyBuffer: [UInt8] = []
 
-    init(masker: JSONLChunkMasker, chunk: UnsafeRawBufferPointer, scratch: MaskScratch) {
+    init(masker: JSONLChunkMasker, chunk: UnsafeRawBufferPointer, scratch: MaskScratch, output: consuming OutputBytes) {
         values = masker.values
         programs = masker.programs.map { Unmanaged.passUnretained($0) }
         kinds = masker.kinds
@@ -183,13 +201,18 @@ struct LineMasker: ~Copyable {
         paths = PathTable(matcher: masker.matcher, defaultSlot: defaultSlot)
         frames = .allocate(capacity: JSONScanner.maximumDepth + 1)
         frames.initialize(repeating: JSONFrame(), count: JSONScanner.maximumDepth + 1)
-        output = OutputBytes(capacity: chunk.count + chunk.count / 8)
+        self.output = output
         statistics = MaskStatistics(detectors: masker.values.rules.detectors.count, fields: masker.programs.count)
         line = statistics
     }
 
     func release() {
         frames.deallocate()
+    }
+
+    /// Hands the output writer back (the end of the chunk).
+    consuming func takeOutput() -> OutputBytes {
+        output
     }
 
     /// Copies the pending input up to `from`, then leaves out `from..<to`.
