@@ -63,6 +63,10 @@ public struct CSVChunkMasker: Sendable {
     /// Write malformed records, masked, to rejects instead of only reporting them.
     public let collectRejects: Bool
     let programs: [PolicyProgram]
+    /// Per column: the policy kind to branch on, and the program unretained (`programs` keeps
+    /// them alive), so that a field costs no retain and release of its program.
+    let kinds: [PolicyProgram.Kind]
+    let unretainedPrograms: [Unmanaged<PolicyProgram>]
 
     public init(plan: CSVColumnPlan, values: ValueMasker, dialect: CSVDialect, maxRecordSize: Int, collectRejects: Bool) {
         self.plan = plan
@@ -71,6 +75,8 @@ public struct CSVChunkMasker: Sendable {
         self.maxRecordSize = maxRecordSize
         self.collectRejects = collectRejects
         programs = plan.policies.map(PolicyProgram.init)
+        kinds = programs.map(\.kind)
+        unretainedPrograms = programs.map { Unmanaged.passUnretained($0) }
     }
 
     /// Masks every record of `chunk`, which starts at a record boundary and ends at one (or at
@@ -107,6 +113,9 @@ public struct CSVChunkMasker: Sendable {
         var copyEnd = -1
         var position = 0
         var recordIndex = 0
+        let kinds = self.kinds
+        let programs = unretainedPrograms
+        kinds.withUnsafeBufferPointer { kinds in
         programs.withUnsafeBufferPointer { programs in
             while position < chunk.count {
                 let record = tokenizer.nextRecord(in: chunk, from: position, fields: &scratch.fields)
@@ -144,20 +153,23 @@ public struct CSVChunkMasker: Sendable {
                 var emittedAny = false
                 for column in 0..<fieldCount {
                     let field = scratch.fields.withUnsafeBufferPointer { $0[column] }
-                    let program = programs[column]
-                    let kind = program.kind
+                    let kind = kinds[column]
                     if kind == .drop { continue }
                     var outcome = ValueMasker.Outcome.unchanged
                     if kind != .keep {
                         if kind == .null {
                             outcome = field.isEmpty && !field.quoted ? .unchanged : .null
                         } else if !field.hasEscapedQuotes {
-                            outcome = values.apply(
-                                program, to: UnsafeRawBufferPointer(rebasing: chunk[field.start..<field.end]), scratch: scratch,
-                                statistics: &statistics)
+                            outcome = programs[column]._withUnsafeGuaranteedRef { program in
+                                values.apply(
+                                    program, to: UnsafeRawBufferPointer(rebasing: chunk[field.start..<field.end]), scratch: scratch,
+                                    statistics: &statistics)
+                            }
                         } else {
                             outcome = tokenizer.withDecodedValue(of: field, in: chunk, scratch: &scratch.decoded) { value in
-                                values.apply(program, to: value, scratch: scratch, statistics: &statistics)
+                                programs[column]._withUnsafeGuaranteedRef { program in
+                                    values.apply(program, to: value, scratch: scratch, statistics: &statistics)
+                                }
                             }
                         }
                     }
@@ -198,6 +210,7 @@ public struct CSVChunkMasker: Sendable {
             }
         }
         if copyStart >= 0 { output.append(UnsafeRawBufferPointer(rebasing: chunk[copyStart..<copyEnd])) }
+        }
         for column in 0..<programs.count { statistics.fieldChanges[column] += changes[column] }
     }
 }
