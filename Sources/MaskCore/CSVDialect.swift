@@ -39,4 +39,22 @@ public struct CSVDialect: Sendable, Equatable {
         output.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[runStart...]))
         output.append(Self.quote)
     }
+
+    /// `appendField` into an `OutputBytes` (the masker's hot loop).
+    @inlinable
+    public func appendField(_ value: UnsafeRawBufferPointer, forceQuotes: Bool, to output: inout OutputBytes) {
+        guard forceQuotes || needsQuoting(value) else {
+            output.append(value)
+            return
+        }
+        output.append(Self.quote)
+        var runStart = 0
+        for index in 0..<value.count where value[index] == Self.quote {
+            output.append(UnsafeRawBufferPointer(rebasing: value[runStart...index]))
+            output.append(Self.quote)
+            runStart = index + 1
+        }
+        output.append(UnsafeRawBufferPointer(rebasing: value[runStart...]))
+        output.append(Self.quote)
+    }
 }

@@ -109,6 +109,25 @@ public struct CSVTokenizer: Sendable {
                                problem: .characterAfterClosingQuote)
             }
             var cursor = position
+            // Eight bytes at a time to the first delimiter, line feed or quote (SWAR: a byte equal
+            // to c makes x ^ c*0x0101.. zero there, and the lowest flag of
+            // `(v - 0x0101..) & ~v & 0x8080..` is exact, so the lowest flag of the union is the
+            // first byte to look at).
+            let delimiters = UInt64(delimiter) &* 0x0101_0101_0101_0101
+            while cursor + 8 <= count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + cursor).loadUnaligned(as: UInt64.self))
+                let atDelimiter = word ^ delimiters
+                let atLineFeed = word ^ 0x0A0A_0A0A_0A0A_0A0A
+                let atQuote = word ^ 0x2222_2222_2222_2222
+                let hits = (((atDelimiter &- 0x0101_0101_0101_0101) & ~atDelimiter)
+                    | ((atLineFeed &- 0x0101_0101_0101_0101) & ~atLineFeed)
+                    | ((atQuote &- 0x0101_0101_0101_0101) & ~atQuote)) & 0x8080_8080_8080_8080
+                if hits != 0 {
+                    cursor += hits.trailingZeroBitCount >> 3
+                    break
+                }
+                cursor += 8
+            }
             while cursor < count {
                 let byte = base[cursor]
                 if byte == delimiter || byte == lineFeed { break }

@@ -444,6 +444,13 @@ public enum JSONString {
     /// that is not part of a valid UTF-8 sequence becomes U+FFFD, so the result is always valid
     /// JSON whatever bytes a policy produced (e.g. a partial mask of a Latin-1 value).
     public static func appendQuoted(_ value: UnsafeRawBufferPointer, to output: inout [UInt8]) {
+        var quoted = OutputBytes(capacity: value.count + 2)
+        appendQuoted(value, to: &quoted)
+        output.append(contentsOf: quoted.array())
+    }
+
+    /// `appendQuoted` into an `OutputBytes` (the JSONL masker's output).
+    public static func appendQuoted(_ value: UnsafeRawBufferPointer, to output: inout OutputBytes) {
         output.append(0x22)
         let count = value.count
         var runStart = 0
@@ -469,7 +476,7 @@ public enum JSONString {
                     continue
                 }
             }
-            if index > runStart { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[runStart..<index])) }
+            if index > runStart { output.append(UnsafeRawBufferPointer(rebasing: value[runStart..<index])) }
             switch byte {
             case 0x22: output.append(contentsOf: [0x5C, 0x22])
             case 0x5C: output.append(contentsOf: [0x5C, 0x5C])
@@ -487,7 +494,7 @@ public enum JSONString {
             index += 1
             runStart = index
         }
-        if count > runStart { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[runStart..<count])) }
+        if count > runStart { output.append(UnsafeRawBufferPointer(rebasing: value[runStart..<count])) }
         output.append(0x22)
     }
 

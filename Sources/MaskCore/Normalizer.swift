@@ -53,6 +53,77 @@ public enum Normalizer: Sendable, Equatable {
         }
     }
 
+    /// The most bytes `normalize(_:to:)` writes for a value of `count` bytes, or nil when this
+    /// normaliser has no pointer form (use `normalize(_:into:)`).
+    @inlinable
+    public func maximumCount(forValueOf count: Int) -> Int? {
+        switch self {
+        case .lowercase: return count
+        case .e164(let region): return count + 1 + region.callingCode.utf8.count
+        case .none, .trim, .digits: return nil
+        }
+    }
+
+    /// `normalize(_:into:)` into memory the caller provides, with room for
+    /// `maximumCount(forValueOf: value.count)` bytes: the hash path normalises on the stack, with
+    /// no array to clear, grow or shift for every value. Only for normalisers with a pointer form.
+    /// - Returns: the number of bytes written.
+    public func normalize(_ value: UnsafeRawBufferPointer, to output: UnsafeMutablePointer<UInt8>) -> Int {
+        switch self {
+        case .lowercase:
+            let trimmed = Self.trimmed(value)
+            for index in 0..<trimmed.count {
+                let byte = trimmed[index]
+                output[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+            }
+            return trimmed.count
+        case .e164(let region):
+            // The same steps as `normalize(_:into:)`, on the digits after output[0] = '+'.
+            output[0] = UInt8(ascii: "+")
+            let (digits, international) = Self.phoneDigits(value, to: output + 1)
+            var count = 1 + digits
+            if international { return count }
+            @inline(__always) func digitsStart(with prefix: String) -> Bool {
+                var index = 1
+                for byte in prefix.utf8 {
+                    if index >= count || output[index] != byte { return false }
+                    index += 1
+                }
+                return true
+            }
+            @inline(__always) func removeDigits(_ removed: Int) {
+                (output + 1).update(from: output + 1 + removed, count: count - 1 - removed)
+                count -= removed
+            }
+            for prefix in region.internationalPrefixes where count > prefix.utf8.count {
+                if digitsStart(with: prefix) {
+                    removeDigits(prefix.utf8.count)
+                    return count
+                }
+            }
+            if count > 3 && output[1] == 0x30 && output[2] == 0x30 {
+                removeDigits(2)
+                return count
+            }
+            if region.callingCode == "1" && count == 12 && output[1] == UInt8(ascii: "1") {
+                return count
+            }
+            if let trunk = region.trunkPrefix, digitsStart(with: trunk) {
+                removeDigits(trunk.utf8.count)
+            }
+            let code = region.callingCode.utf8.count
+            (output + 1 + code).update(from: output + 1, count: count - 1)
+            var index = 1
+            for byte in region.callingCode.utf8 {
+                output[index] = byte
+                index += 1
+            }
+            return count + code
+        case .none, .trim, .digits:
+            preconditionFailure("normalize(_:to:) needs a normaliser with a pointer form")
+        }
+    }
+
     static func trimmed(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         var lower = 0
         var upper = value.count
@@ -64,6 +135,49 @@ public enum Normalizer: Sendable, Equatable {
     @inline(__always)
     static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
+    /// `phoneDigits(_:into:)` writing to `output`, which has room for `value.count` bytes (a digit
+    /// is never longer than the bytes it was read from).
+    /// - Returns: the number of digits written, and whether the number was international.
+    public static func phoneDigits(_ value: UnsafeRawBufferPointer, to output: UnsafeMutablePointer<UInt8>) -> (count: Int, international: Bool) {
+        var international = false
+        var index = 0
+        let count = value.count
+        var written = 0
+        while index < count {
+            let byte = value[index]
+            if byte >= 0x30 && byte <= 0x39 {
+                output[written] = byte
+                written += 1
+            } else if byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC
+                && value[index + 2] >= 0x90 && value[index + 2] <= 0x99
+            {
+                output[written] = 0x30 + value[index + 2] - 0x90
+                written += 1
+                index += 2
+            } else if written == 0 && byte == UInt8(ascii: "+") {
+                international = true
+            } else if written == 0 && byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC
+                && value[index + 2] == 0x8B
+            {
+                international = true
+                index += 2
+            } else if international && written > 0
+                && (byte == UInt8(ascii: "(") || (byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC && value[index + 2] == 0x88)),
+                let next = Validator.trunkGroup(value, index + (byte == 0xEF ? 3 : 1))
+            {
+                index = next
+                continue
+            } else if written > 0
+                && (byte == UInt8(ascii: "x") || byte == UInt8(ascii: "X") || byte == UInt8(ascii: "#")
+                    || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == 0xE5)
+            {
+                break
+            }
+            index += 1
+        }
+        return (written, international)
     }
 
     /// Appends the digits of a phone number, mapping full-width digits (U+FF10–U+FF19) to ASCII

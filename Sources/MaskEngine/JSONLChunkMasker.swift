@@ -69,13 +69,32 @@ public struct JSONLChunkMasker: Sendable {
     /// Masks every line of `chunk`, which starts at a line start and ends after a line feed
     /// (or at the end of input).
     public func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk {
-        var state = LineMasker(masker: self, chunk: chunk, scratch: scratch)
-        defer { state.release() }
+        guard chunk.baseAddress != nil else {
+            return MaskedChunk(
+                output: [], statistics: MaskStatistics(detectors: values.rules.detectors.count, fields: programs.count),
+                problems: [], rejects: [])
+        }
+        var statistics = MaskStatistics(detectors: 0, fields: 0)
         var problems: [ChunkProblem] = []
         var rejects: [UInt8] = []
-        guard let base = chunk.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
-            return MaskedChunk(output: [], statistics: state.statistics, problems: [], rejects: [])
+        // Written in place into the array handed on; rerun from the start if it outgrows the room.
+        let output = OutputBytes.array(capacity: chunk.count + chunk.count / 8) { output in
+            problems = []
+            rejects = []
+            var state = LineMasker(masker: self, chunk: chunk, scratch: scratch, output: consume output)
+            maskLines(chunk, state: &state, problems: &problems, rejects: &rejects)
+            statistics = state.statistics
+            state.release()
+            output = state.takeOutput()
         }
+        return MaskedChunk(output: output, statistics: statistics, problems: problems, rejects: rejects)
+    }
+
+    private func maskLines(
+        _ chunk: UnsafeRawBufferPointer, state: inout LineMasker, problems: inout [ChunkProblem], rejects: inout [UInt8]
+    ) {
+        let base = chunk.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let scratch = state.scratch
         let count = chunk.count
         var position = 0
         var recordIndex = 0
@@ -128,7 +147,6 @@ public struct JSONLChunkMasker: Sendable {
             }
         }
         state.skip(count, to: count)
-        return MaskedChunk(output: state.output, statistics: state.statistics, problems: problems, rejects: rejects)
     }
 }
 
@@ -154,7 +172,8 @@ struct JSONFrame {
 }
 
 /// The state of masking one chunk: the output spliced so far and the walk of the current line.
-struct LineMasker {
+/// Noncopyable because it owns the output buffer (`OutputBytes`: no uniqueness check per splice).
+struct LineMasker: ~Copyable {
     let values: ValueMasker
     let programs: [Unmanaged<PolicyProgram>]
     let kinds: [PolicyProgram.Kind]
@@ -163,7 +182,7 @@ struct LineMasker {
     let scratch: MaskScratch
     let paths: PathTable
     let frames: UnsafeMutablePointer<JSONFrame>
-    var output: [UInt8] = []
+    var output: OutputBytes
     /// Input bytes before this offset are in `output` already or deliberately left out.
     var copyFrom = 0
     var statistics: MaskStatistics
@@ -172,7 +191,7 @@ struct LineMasker {
     var lineDirty = false
     var keyBuffer: [UInt8] = []
 
-    init(masker: JSONLChunkMasker, chunk: UnsafeRawBufferPointer, scratch: MaskScratch) {
+    init(masker: JSONLChunkMasker, chunk: UnsafeRawBufferPointer, scratch: MaskScratch, output: consuming OutputBytes) {
         values = masker.values
         programs = masker.programs.map { Unmanaged.passUnretained($0) }
         kinds = masker.kinds
@@ -182,7 +201,7 @@ struct LineMasker {
         paths = PathTable(matcher: masker.matcher, defaultSlot: defaultSlot)
         frames = .allocate(capacity: JSONScanner.maximumDepth + 1)
         frames.initialize(repeating: JSONFrame(), count: JSONScanner.maximumDepth + 1)
-        output.reserveCapacity(chunk.count + chunk.count / 8)
+        self.output = output
         statistics = MaskStatistics(detectors: masker.values.rules.detectors.count, fields: masker.programs.count)
         line = statistics
     }
@@ -191,10 +210,15 @@ struct LineMasker {
         frames.deallocate()
     }
 
+    /// Hands the output writer back (the end of the chunk).
+    consuming func takeOutput() -> OutputBytes {
+        output
+    }
+
     /// Copies the pending input up to `from`, then leaves out `from..<to`.
     @inline(__always)
     mutating func skip(_ from: Int, to: Int) {
-        if from > copyFrom { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[copyFrom..<from])) }
+        if from > copyFrom { output.append(UnsafeRawBufferPointer(rebasing: chunk[copyFrom..<from])) }
         if to > copyFrom { copyFrom = to }
     }
 

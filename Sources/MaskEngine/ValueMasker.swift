@@ -39,6 +39,12 @@ public final class DetectorRuntime: Sendable {
     let validators: [Validator]
     let token: [UInt8]
     let normalizer: Normalizer
+    /// The prefilter unpacked for the hot loop, so that testing it copies (and retains) no enum
+    /// payload per value: 0 none, 1 one byte (`memchr` for `prefilterByte`), 2 minimum digits,
+    /// 3 anything else (`ValueMasker.prefilterPasses`).
+    let prefilterKind: UInt8
+    let prefilterByte: UInt8
+    let prefilterMinimum: Int
 
     init(_ detector: CompiledDetector) {
         id = detector.id
@@ -47,6 +53,31 @@ public final class DetectorRuntime: Sendable {
         validators = detector.validators
         token = detector.token
         normalizer = detector.normalizer
+        var kind: UInt8 = 3
+        var byte: UInt8 = 0
+        var minimum = 0
+        switch detector.prefilter {
+        case .none: kind = 0
+        case .anyLiteral(let literals) where literals.count == 1 && literals[0].count == 1: kind = 1; byte = literals[0][0]
+        case .minimumDigits(let digits): kind = 2; minimum = digits
+        case .anyLiteral: break
+        }
+        prefilterKind = kind
+        prefilterByte = byte
+        prefilterMinimum = minimum
+    }
+
+    /// `ValueMasker.prefilterPasses(prefilter, value)`, without touching the enum.
+    @inline(__always)
+    func prefilterPasses(_ value: UnsafeRawBufferPointer) -> Bool {
+        switch prefilterKind {
+        case 0: return true
+        case 1:
+            guard let base = value.baseAddress else { return false }
+            return memchr(base, Int32(prefilterByte), value.count) != nil
+        case 2: return ValueMasker.reachesDigits(prefilterMinimum, in: value)
+        default: return ValueMasker.prefilterPasses(prefilter, value)
+        }
     }
 }
 
@@ -140,9 +171,17 @@ public struct ValueMasker: Sendable {
             case .fixed(let fixed): normalizer = fixed
             case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
             }
-            normalizer.normalize(value, into: &scratch.normalized)
             scratch.replacement.removeAll(keepingCapacity: true)
-            scratch.normalized.withUnsafeBytes { hasher!.appendHash(of: $0, to: &scratch.replacement) }
+            if let capacity = normalizer.maximumCount(forValueOf: value.count), capacity <= 512 {
+                // Emails and phones: normalised on the stack and hashed from there.
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+                    let count = normalizer.normalize(value, to: buffer.baseAddress!)
+                    hasher!.appendHash(of: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count), to: &scratch.replacement)
+                }
+            } else {
+                normalizer.normalize(value, into: &scratch.normalized)
+                scratch.normalized.withUnsafeBytes { hasher!.appendHash(of: $0, to: &scratch.replacement) }
+            }
             return .replaced
         case .scan:
             guard !value.isEmpty else { return .unchanged }
@@ -184,10 +223,11 @@ public struct ValueMasker: Sendable {
         in value: UnsafeRawBufferPointer, detectors: [Int], scratch: MaskScratch, statistics: inout MaskStatistics,
         usePrefilter: Bool = true
     ) {
-        scratch.detections.removeAll(keepingCapacity: true)
+        // Most values have no detection: clearing an empty array still costs a replaceSubrange.
+        if !scratch.detections.isEmpty { scratch.detections.removeAll(keepingCapacity: true) }
         for index in detectors {
             let detector = self.detectors[index]
-            guard !usePrefilter || Self.prefilterPasses(detector.prefilter, value) else { continue }
+            guard !usePrefilter || detector.prefilterPasses(value) else { continue }
             var offset = 0
             while offset < value.count,
                 let range = detector.pattern.firstMatch(in: value, from: offset, scratch: scratch.match)
@@ -265,15 +305,54 @@ public struct ValueMasker: Sendable {
             }
             return false
         case .minimumDigits(let minimum):
+            return reachesDigits(minimum, in: value)
+        }
+    }
+
+    /// The `minimumDigits` prefilter.
+    @inline(__always)
+    static func reachesDigits(_ minimum: Int, in value: UnsafeRawBufferPointer) -> Bool {
             // Counts ASCII digits plus 0xEF lead bytes (every full-width digit starts with one):
-            // an over-count can only let the regex run, never skip a real match.
+            // an over-count can only let the regex run, never skip a real match. Eight bytes at a
+            // time (`digitLikeBytes`); the answer is the byte loop's, which needs one such byte
+            // even for a minimum of 0.
+            guard let base = value.baseAddress else { return false }
+            let needed = max(minimum, 1)
             var count = 0
-            for byte in value where (byte &- 0x30) < 10 || byte == 0xEF {
-                count += 1
-                if count >= minimum { return true }
+            var index = 0
+            while index + 8 <= value.count {
+                count += digitLikeBytes(base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                if count >= needed { return true }
+                index += 8
+            }
+            while index < value.count {
+                let byte = value[index]
+                if (byte &- 0x30) < 10 || byte == 0xEF {
+                    count += 1
+                    if count >= needed { return true }
+                }
+                index += 1
             }
             return false
-        }
+    }
+
+    /// How many of the eight bytes of `word` are ASCII digits or 0xEF (SWAR: per-byte tests
+    /// that cannot carry into the neighbouring byte).
+    @inline(__always)
+    static func digitLikeBytes(_ word: UInt64) -> Int {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        // Digits become 0...9; a byte is a digit iff its top bit is clear and its low 7 bits < 10.
+        let digits = word ^ 0x3030_3030_3030_3030
+        let tenOrMore = ((digits | high) &- 0x0A0A_0A0A_0A0A_0A0A) & high
+        let digitMask = ~(tenOrMore | (digits & high)) & high
+        // 0xEF becomes 0; a byte is zero iff neither its top bit nor any low bit is set.
+        let other = word ^ 0xEFEF_EFEF_EFEF_EFEF
+        let nonZero = (((other & low7) &+ low7) | other) & high
+        let leadMask = ~nonZero & high
+        // One bit per flagged byte at its top: the multiply sums the bytes into the top byte
+        // (no popcnt instruction is assumed for the target).
+        return Int((((digitMask | leadMask) >> 7) &* 0x0101_0101_0101_0101) >> 56)
     }
 
     /// Substring search: `memchr` to the first byte, `memcmp` for the rest (glibc's `memmem` is

@@ -95,9 +95,14 @@ public final class Chunker: @unchecked Sendable {
             carry = []
             carry.reserveCapacity(targetSize + 64 * 1024)
         } else {
-            bytes = Array(carry[0..<count])
-            carry = Array(carry[count...])
-            carry.reserveCapacity(targetSize + 64 * 1024)
+            // The chunk keeps the buffer it was read into (truncated in place); only the tail,
+            // a partial record, is copied. Copying the chunk out cost a memcpy and fresh pages.
+            var rest: [UInt8] = []
+            rest.reserveCapacity(targetSize + 64 * 1024)
+            rest.append(contentsOf: carry[count...])
+            bytes = carry
+            carry = rest
+            bytes.removeSubrange(count...)
         }
         let chunk = Chunk(sequence: sequence, offset: carryOffset, bytes: bytes)
         sequence += 1

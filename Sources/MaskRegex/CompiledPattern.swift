@@ -28,27 +28,55 @@ public final class CompiledPattern: @unchecked Sendable {
     private let code: OpaquePointer
     public let source: String
     public let isJITCompiled: Bool
+    /// The same pattern compiled with `PCRE2_ANCHORED`, tried at the positions `startFilter`
+    /// accepts; both are nil when the pattern has no start filter (or no JIT).
+    private let anchoredCode: OpaquePointer?
+    private let startFilter: StartFilter?
 
+    /// Whether matching tries only the start positions a `StartFilter` accepts (`mask bench` and
+    /// tests compare both ways).
+    public var usesStartFilter: Bool { anchoredCode != nil }
+
+    /// - Parameter startFilter: false to always let PCRE2 search every position itself.
     /// - Throws: `PatternError` with PCRE2's message and offset.
-    public init(_ pattern: String) throws {
+    public init(_ pattern: String, startFilter useStartFilter: Bool = true) throws {
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         let options = UInt32(PCRE2_UTF) | UInt32(PCRE2_MATCH_INVALID_UTF)
-        let compiled = pattern.utf8CString.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            buffer.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: buffer.count) { pointer in
-                pcre2_compile_8(pointer, buffer.count - 1, options, &errorCode, &errorOffset, nil)
+        func compile(_ options: UInt32) -> OpaquePointer? {
+            pattern.utf8CString.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+                buffer.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: buffer.count) { pointer in
+                    pcre2_compile_8(pointer, buffer.count - 1, options, &errorCode, &errorOffset, nil)
+                }
             }
         }
-        guard let compiled else {
+        guard let compiled = compile(options) else {
             throw PatternError(message: Self.message(for: errorCode), offset: errorOffset)
         }
         code = compiled
         source = pattern
         isJITCompiled = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
+        var filter: StartFilter?
+        var anchored: OpaquePointer?
+        var bitmap: UnsafePointer<UInt8>?
+        if useStartFilter && isJITCompiled && pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_FIRSTBITMAP), &bitmap) == 0,
+            let bitmap, let built = StartFilter(pattern: pattern, firstBytes: Array(UnsafeBufferPointer(start: bitmap, count: 32))),
+            let anchoredCompiled = compile(options | UInt32(PCRE2_ANCHORED))
+        {
+            if pcre2_jit_compile_8(anchoredCompiled, UInt32(PCRE2_JIT_COMPLETE)) == 0 {
+                filter = built
+                anchored = anchoredCompiled
+            } else {
+                pcre2_code_free_8(anchoredCompiled)
+            }
+        }
+        startFilter = filter
+        anchoredCode = anchored
     }
 
     deinit {
         pcre2_code_free_8(code)
+        if let anchoredCode { pcre2_code_free_8(anchoredCode) }
     }
 
     static func message(for errorCode: Int32) -> String {
@@ -66,6 +94,11 @@ public final class CompiledPattern: @unchecked Sendable {
         var offset = start
         // PCRE2 needs a non-null subject pointer even for an empty subject.
         let pointer = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject)
+        if let anchoredCode, let startFilter {
+            return startFilter.flags.withUnsafeBufferPointer { flags in
+                filteredMatch(anchoredCode, filter: startFilter, flags: flags, pointer, subject.count, from: start, scratch: scratch)
+            }
+        }
         while offset <= subject.count {
             let result: Int32
             if isJITCompiled {
@@ -79,6 +112,44 @@ public final class CompiledPattern: @unchecked Sendable {
             let upper = ovector[1]
             if upper > lower { return lower..<upper }
             offset = lower + 1
+        }
+        return nil
+    }
+
+    /// `firstMatch` through the start filter: an anchored attempt at each accepted position, in
+    /// order. The first attempt that matches is the match an unanchored search finds, since that
+    /// search makes the same attempts in the same order and the others cannot match. With a
+    /// `StartSkip`, windows of eight bytes without a start byte are passed over in one test.
+    @inline(__always)
+    private func filteredMatch(
+        _ anchored: OpaquePointer, filter: StartFilter, flags: UnsafeBufferPointer<UInt8>, _ pointer: UnsafePointer<UInt8>, _ count: Int,
+        from start: Int, scratch: MatchScratch
+    ) -> Range<Int>? {
+        @inline(__always) func attempt(at position: Int) -> Range<Int>? {
+            // Flags of the two bytes before (0 before the subject: nothing blocks there).
+            let previous: UInt8 = position > 0 ? flags[Int(pointer[position - 1])] : 0
+            let beforePrevious: UInt8 = position > 1 ? flags[Int(pointer[position - 2])] : 0
+            guard previous & StartFilter.singleBit == 0
+                && ((beforePrevious & StartFilter.firstClassBits) << 1) & previous & StartFilter.secondClassBits == 0
+            else { return nil }
+            guard pcre2_jit_match_8(anchored, pointer, count, position, 0, scratch.matchData, nil) > 0 else { return nil }
+            let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
+            return ovector[1] > ovector[0] ? ovector[0]..<ovector[1] : nil
+        }
+        var position = start
+        if let skip = filter.skip {
+            while position + 8 <= count {
+                var hits = skip.hits(UInt64(littleEndian: UnsafeRawPointer(pointer + position).loadUnaligned(as: UInt64.self)))
+                while hits != 0 {
+                    if let found = attempt(at: position + hits.trailingZeroBitCount >> 3) { return found }
+                    hits &= hits &- 1
+                }
+                position += 8
+            }
+        }
+        while position < count {
+            if flags[Int(pointer[position])] & StartFilter.startBit != 0, let found = attempt(at: position) { return found }
+            position += 1
         }
         return nil
     }

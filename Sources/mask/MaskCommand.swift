@@ -57,8 +57,26 @@ struct Mask: ParsableCommand {
     }
 }
 
+/// Keeps freed chunk buffers in the heap instead of handing them back to the kernel.
+///
+/// Every chunk allocates a few buffers of 2 MiB and more (input, masked output, gzip member) and
+/// frees them once written. Above glibc's default mmap and trim thresholds each one was a fresh
+/// mapping whose pages were faulted in and zeroed again: ~0.1 s of system time per 400 MB of
+/// JSONL. With the thresholds raised the next chunk reuses the memory; peak RSS grows by a few MiB.
+/// `mallopt` is looked up at run time: Swift's Glibc module does not include `<malloc.h>`.
+func keepChunkBuffersInHeap() {
+    #if canImport(Glibc)
+    typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+    guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "mallopt") else { return }
+    let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+    _ = mallopt(-3, 32 << 20)  // M_MMAP_THRESHOLD: no separate mapping below 32 MiB
+    _ = mallopt(-1, 256 << 20)  // M_TRIM_THRESHOLD: keep up to 256 MiB of free heap
+    #endif
+}
+
 /// Runs a command body and turns its errors into the documented exit codes.
 func runMapped(_ body: () throws -> Void) throws {
+    keepChunkBuffersInHeap()
     do {
         try body()
     } catch let error as JobFailure {

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import MaskEngine
 import MaskRules
 import Testing
@@ -38,5 +39,22 @@ import Testing
         Array("what do ya want for nothing?".utf8).withUnsafeBytes { hasher.appendHash(of: $0, to: &output) }
         // base64url of 5bdcc146bf60754e6a04242608957 5c7... without padding
         #expect(String(decoding: output, as: UTF8.self) == "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM")
+    }
+
+    /// The hand-padded blocks must give swift-crypto's HMAC for every length around the block
+    /// boundaries (55/56 bytes: the length field moves to a second block; 64: a whole block).
+    @Test func matchesHMACForEveryLengthUpToThreeBlocks() {
+        var settings = HashSettings.defaults
+        settings.encoding = .hex
+        settings.length = 64
+        let key = SymmetricKey(data: Array("mask-benchmark-key-not-a-secret-0123456789abcdef".utf8))
+        let hasher = KeyedHasher(key: key, settings: settings)
+        for length in 0...200 {
+            let data = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            var output: [UInt8] = []
+            data.withUnsafeBytes { hasher.appendHash(of: $0, to: &output) }
+            let expected = HMAC<SHA256>.authenticationCode(for: data, using: key).map { String(format: "%02x", $0) }.joined()
+            #expect(String(decoding: output, as: UTF8.self) == expected, "length \(length)")
+        }
     }
 }
