@@ -77,7 +77,7 @@ public struct BenchReport: Codable, Sendable {
     public var format: String
     /// How the input was read: always replayed from memory.
     public var inputMode = "in-memory replay"
-    public var profileMethod = "each detector run alone over the scanned values of the profiled sample, timed per pass"
+    public var profileMethod = "each detector run alone over the values the scan policies handed it in one real masking pass over the profiled sample (recorded, CSV and JSONL alike), timed per pass"
     public var ruleSets: [RuleSetReport]
 
     public init(input: String, format: String, ruleSets: [RuleSetReport]) {

@@ -10,8 +10,6 @@ struct MaskerSetup {
     var bodyStart: Int
     var fieldNames: [String]
     var policies: [FieldPolicy]
-    /// For the detector profile: the CSV plan, when the input is CSV.
-    var csvPlan: CSVColumnPlan?
 
     init(rules: CompiledRules, values: ValueMasker, options: BenchOptions) throws {
         switch options.format {
@@ -28,19 +26,22 @@ struct MaskerSetup {
             bodyStart = options.dialect.hasHeader ? header.record.end : header.bomLength
             fieldNames = header.names
             policies = plan.policies
-            csvPlan = plan
         case .jsonl:
             masker = try JSONLSupport.makeMasker(rules: rules, values: values)
             framing = .lines
             bodyStart = 0
             fieldNames = rules.fields.map(\.selector.description) + ["(default)"]
             policies = rules.fields.map(\.policy) + [rules.defaultPolicy]
-            csvPlan = nil
         }
     }
 }
 
 /// Times each detector alone over the values that scan policies hand it.
+///
+/// The values are collected by running the real masker once over the first `profileBytes` of
+/// the input (cut at a record boundary) with a `ScanRecorder` in its scratch, so CSV and JSONL
+/// are profiled alike and exactly: the same unquoted or unescaped values, the same policies
+/// and detector lists, keys and untouched numbers left out.
 struct DetectorProfile {
     var passRates: [Double]
     var shares: [Double]
@@ -49,43 +50,18 @@ struct DetectorProfile {
 
     static func measure(setup: MaskerSetup, values: ValueMasker, options: BenchOptions) -> DetectorProfile {
         let detectorCount = values.rules.detectors.count
-        // Collect the scanned values of the sample once: (bytes range in `flat`, detectors).
-        var flat: [UInt8] = []
-        var items: [(Range<Int>, [Int])] = []
-        let sampleEnd = min(options.input.count, setup.bodyStart + options.profileBytes)
+        let recorder = ScanRecorder()
+        var sampleEnd = min(options.input.count, setup.bodyStart + options.profileBytes)
         options.input.withUnsafeBytes { all in
-            let sample = UnsafeRawBufferPointer(rebasing: all[setup.bodyStart..<sampleEnd])
-            if let plan = setup.csvPlan {
-                let tokenizer = CSVTokenizer(dialect: options.dialect)
-                var fields: [CSVField] = []
-                var scratch: [UInt8] = []
-                var position = 0
-                while position < sample.count {
-                    let record = tokenizer.nextRecord(in: sample, from: position, fields: &fields)
-                    position = record.end
-                    guard record.problem == nil, fields.count == plan.policies.count else { continue }
-                    for (column, field) in fields.enumerated() {
-                        guard case .scan(let detectors, _) = plan.policies[column], !field.isEmpty else { continue }
-                        tokenizer.withDecodedValue(of: field, in: sample, scratch: &scratch) { value in
-                            let start = flat.count
-                            flat.append(contentsOf: value)
-                            items.append((start..<flat.count, detectors))
-                        }
-                    }
-                }
-            } else {
-                // JSONL: each line is handed to every detector the default policy scans with.
-                var start = 0
-                let detectors: [Int]
-                if case .scan(let chosen, _) = values.rules.defaultPolicy { detectors = chosen } else { detectors = Array(0..<detectorCount) }
-                for index in 0..<sample.count where sample[index] == 0x0A {
-                    let begin = flat.count
-                    flat.append(contentsOf: UnsafeRawBufferPointer(rebasing: sample[start..<index]))
-                    items.append((begin..<flat.count, detectors))
-                    start = index + 1
-                }
-            }
+            let window = UnsafeRawBufferPointer(rebasing: all[setup.bodyStart..<sampleEnd])
+            // A cut record would be reported as malformed and scanned with every detector.
+            if sampleEnd < all.count, let boundary = setup.framing.lastBoundary(in: window) { sampleEnd = setup.bodyStart + boundary }
+            let recording = MaskScratch()
+            recording.scanRecorder = recorder
+            _ = setup.masker.mask(UnsafeRawBufferPointer(rebasing: all[setup.bodyStart..<sampleEnd]), scratch: recording)
         }
+        let flat = recorder.bytes
+        let items = recorder.values
         let profiledBytes = Double(max(sampleEnd - setup.bodyStart, 1))
         var passRates = Array(repeating: 0.0, count: detectorCount)
         var filtered = Array(repeating: 0.0, count: detectorCount)

@@ -16,11 +16,32 @@ public final class MaskScratch {
     var decoded: [UInt8] = []
     var replacement: [UInt8] = []
     public var fields: [CSVField] = []
+    /// Set only by `mask bench`'s detector profile (nil everywhere else: one branch per scanned
+    /// value): records what the scan policies hand to the detectors.
+    public var scanRecorder: ScanRecorder?
 
     public init() {
         detections.reserveCapacity(16)
         normalized.reserveCapacity(256)
         replacement.reserveCapacity(1024)
+    }
+}
+
+/// The values scan policies hand to the detectors, as the real masker sees them (after CSV
+/// unquoting, JSON unescaping and path resolution), so that a per-detector profile times exactly
+/// that work for either format rather than an approximation of it.
+public final class ScanRecorder {
+    /// The values, back to back.
+    public private(set) var bytes: [UInt8] = []
+    /// Each value's range in `bytes` and the detectors it was scanned with.
+    public private(set) var values: [(range: Range<Int>, detectors: [Int])] = []
+
+    public init() {}
+
+    func record(_ value: UnsafeRawBufferPointer, detectors: [Int]) {
+        let start = bytes.count
+        bytes.append(contentsOf: value)
+        values.append((start..<bytes.count, detectors))
     }
 }
 
@@ -225,6 +246,7 @@ public struct ValueMasker: Sendable {
     ) {
         // Most values have no detection: clearing an empty array still costs a replaceSubrange.
         if !scratch.detections.isEmpty { scratch.detections.removeAll(keepingCapacity: true) }
+        if let recorder = scratch.scanRecorder { recorder.record(value, detectors: detectors) }
         for index in detectors {
             let detector = self.detectors[index]
             guard !usePrefilter || detector.prefilterPasses(value) else { continue }

@@ -32,6 +32,30 @@ import Testing
         #expect(((sets[1]["detectors"] as! [[String: Any]]).count) == 6)
     }
 
+    /// The JSONL profile sees only the string values scan policies hand the detectors: keys,
+    /// numbers and values under a keep rule are not scanned, so no @ reaches the email detector.
+    @Test func jsonlProfileTimesOnlyScannedValues() throws {
+        let lines = (1...2000).map { "{\"id\":\($0),\"contact\":{\"email\":\"user\($0)@example.com\"},\"note\":\"call +1 415 555 \(1000 + $0 % 9000)\"}\n" }
+        let input = directory.write("events.jsonl", lines.joined())
+        let rules = directory.write("r.yaml", """
+            version: 1
+            \(Fixtures.detectors)
+            fields:
+              contact.email: keep
+            default: scan
+            """)
+        let result = Runner.mask(["bench", "--rules", rules, "--input", input, "--iterations", "1", "--json"], in: directory)
+        try #require(result.status == 0, "\(result.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout)) as! [String: Any]
+        let detectors = (report["ruleSets"] as! [[String: Any]])[0]["detectors"] as! [[String: Any]]
+        let email = try #require(detectors.first { $0["id"] as? String == "email" })
+        let phone = try #require(detectors.first { $0["id"] as? String == "phone" })
+        #expect(email["prefilterPassRate"] as? Double == 0, "\(email)")
+        #expect(email["matches"] as? Int == 0)
+        #expect((phone["matches"] as? Int) == 2000)
+        #expect((phone["prefilterPassRate"] as? Double ?? 0) > 0.99, "\(phone)")
+    }
+
     @Test func baselineGatesRegressions() throws {
         var report = try benchJSON([])
         let path = directory.file("baseline.json")
