@@ -203,7 +203,7 @@ public struct BatchJob {
             } catch let mismatch as SharedWorkQueue.RunMismatch {
                 throw JobFailure.usage(mismatch.description)
             } catch let error as PostgresError {
-                throw JobFailure.io("ledger: \(error)")
+                throw JobFailure.ledger(error)
             }
         }
 
@@ -274,7 +274,7 @@ public struct BatchJob {
                 }
             }
         } catch let error as PostgresError {
-            throw JobFailure.io("ledger: \(error)")
+            throw JobFailure.ledger(error)
         } catch {
             throw JobFailure.io("cannot write the run manifest into \(outputLocation): \(Self.describe(error).message)")
         }

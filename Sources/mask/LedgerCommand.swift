@@ -35,7 +35,7 @@ struct LedgerOptions: ParsableArguments {
             try opened.startRun(.init(runID: id, command: command, labels: labels, rulesFingerprint: rulesFingerprint, keyID: keyID))
             return (opened, id)
         } catch let error as PostgresError {
-            throw JobFailure.io("ledger: \(error)")
+            throw JobFailure.ledger(error)
         }
     }
 }
@@ -64,7 +64,7 @@ struct Ledger: ParsableCommand {
                     let version = try RunLedger(url: ledger).migrate()
                     print("ledger schema mask_ledger at version \(version)")
                 } catch let error as PostgresError {
-                    throw JobFailure.io("ledger: \(error)")
+                    throw JobFailure.ledger(error)
                 }
             }
         }
@@ -87,7 +87,7 @@ struct Ledger: ParsableCommand {
                     guard let text = try opened.status(runID) else { throw JobFailure.usage("no run \(runID) in the ledger") }
                     print(text)
                 } catch let error as PostgresError {
-                    throw JobFailure.io("ledger: \(error)")
+                    throw JobFailure.ledger(error)
                 }
             }
         }

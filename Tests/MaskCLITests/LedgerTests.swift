@@ -30,6 +30,12 @@ import Testing
         #expect(keyID.trimmingCharacters(in: .whitespacesAndNewlines).count == 12)
     }
 
+    @Test func anUnparsableLedgerURLIsAUsageError() throws {
+        let initialised = Runner.mask(["ledger", "init", "--ledger", "bad://x"], in: directory)
+        #expect(initialised.status == 2, "\(initialised.stderr)")
+        #expect(initialised.stderr.contains("invalid connection URL"), "\(initialised.stderr)")
+    }
+
     @Test func failedRunsAreRecordedWithTheirError() throws {
         let db = cluster.createDatabase()
         let url = cluster.url(database: db)
