@@ -264,6 +264,9 @@ public struct BatchJob {
                 whole.runID = shared.runID
                 whole.worker = shared.worker
                 whole.endedRun = true
+                // The run's span, from its first worker's start, not this worker's.
+                whole.startedAt = finished.startedAt
+                whole.elapsedSeconds = finished.elapsedSeconds
                 defer { summary = whole }
                 try context.invalidateSuccessOnce()
                 destination.finishSharedRun()

@@ -63,6 +63,9 @@ public final class SharedWorkQueue: @unchecked Sendable {
         /// Each item's result JSON as its worker committed it, in item order.
         public var results: [String]
         public var failed: Int
+        /// When the run's first worker started it (ISO 8601, UTC), and seconds since then.
+        public var startedAt: String
+        public var elapsedSeconds: Double
     }
 
     public init(url: String, runID: String, worker: String, lease: Double, maxAttempts: Int = 3) throws {
@@ -260,7 +263,12 @@ public final class SharedWorkQueue: @unchecked Sendable {
     public func finishIfDone(publish: (Finished) throws -> [String: Int]) throws -> Finished? {
         try withConnection { connection in
             try connection.query("BEGIN")
-            let run = try connection.query("SELECT status FROM mask_ledger.runs WHERE run_id = $1 FOR UPDATE", [runID])
+            let run = try connection.query(
+                """
+                SELECT status, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                       extract(epoch FROM clock_timestamp() - started_at)::float8
+                FROM mask_ledger.runs WHERE run_id = $1 FOR UPDATE
+                """, [runID])
             guard run.first?[0] == "running" else {
                 try connection.query("ROLLBACK")
                 return nil
@@ -278,7 +286,9 @@ public final class SharedWorkQueue: @unchecked Sendable {
             let results = try connection.query(
                 "SELECT coalesce(result::text, '{}') FROM mask_ledger.items WHERE run_id = $1 ORDER BY item COLLATE \"C\"", [runID]
             ).map { $0[0] ?? "{}" }
-            let finished = Finished(results: results, failed: Int(counts[1] ?? "0") ?? 0)
+            let finished = Finished(
+                results: results, failed: Int(counts[1] ?? "0") ?? 0, startedAt: run[0][1] ?? "",
+                elapsedSeconds: ((Double(run[0][2] ?? "0") ?? 0) * 1000).rounded() / 1000)
             let detectorCounts = try publish(finished)
             try connection.query(
                 """

@@ -86,6 +86,8 @@ import Glibc
         #expect(manifest["files_total"] as? Int == 30)
         #expect(manifest["files_masked"] as? Int == 30)
         #expect(manifest["status"] as? String == "succeeded")
+        // The run's span, from the first worker's start (the killed one's, before the kill).
+        #expect((manifest["elapsed_seconds"] as? Double ?? 0) > 2, "\(manifest["elapsed_seconds"] ?? "-")")
 
         // A rerun of the finished run does nothing.
         let before = filesRecursively(out).map { path -> String in
