@@ -2,8 +2,9 @@
 """The masker a user would write with the Python standard library instead of `mask`.
 
 Reads the benchmark extract from stdin and writes gzip (level 6) to stdout:
-  * email, phone columns -> HMAC-SHA256 hex (key from env MASK_HMAC_KEY);
-    the email is lower-cased, the phone reduced to its digits before hashing
+  * email, phone columns -> HMAC-SHA256, base64url, first 16 characters (as rules/pii.yaml
+    writes them; key from env MASK_HMAC_KEY); the email is lower-cased, the phone reduced to
+    its digits before hashing
   * full_name            -> "[REDACTED]"
   * every other column   -> emails / phones found by regex replaced by [EMAIL] / [PHONE]
 
@@ -15,6 +16,7 @@ every other string value (at any depth) -> regex replacement.
 """
 
 import argparse
+import base64
 import csv
 import gzip
 import hashlib
@@ -56,7 +58,8 @@ def main():
     key = key.encode()
 
     def pseudonymise(value):
-        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(key, value.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest)[:16].decode()
 
     def hash_email(value):
         return pseudonymise(value.strip().lower()) if value else value
