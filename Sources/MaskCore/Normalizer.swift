@@ -13,63 +13,45 @@ public enum Normalizer: Sendable, Equatable {
     /// E.164 (`+<country><national number>`), using `region` for numbers written nationally.
     case e164(region: PhoneRegion)
 
+    /// Replaces `output` with the normalised value (for values too large for the stack).
     public func normalize(_ value: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         output.removeAll(keepingCapacity: true)
-        switch self {
-        case .none:
-            output.append(contentsOf: value)
-        case .trim:
-            output.append(contentsOf: Self.trimmed(value))
-        case .lowercase:
-            for byte in Self.trimmed(value) {
-                output.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
-            }
-        case .digits:
-            _ = Self.phoneDigits(value, into: &output)
-        case .e164(let region):
-            // Built in place after the '+', so the hot path allocates nothing.
-            output.append(UInt8(ascii: "+"))
-            let international = Self.phoneDigits(value, into: &output)
-            if international { return }
-            for prefix in region.internationalPrefixes where output.count > prefix.utf8.count {
-                if output[1...].starts(with: prefix.utf8) {
-                    output.removeSubrange(1..<(1 + prefix.utf8.count))
-                    return
-                }
-            }
-            // `00` is the international prefix of most of the world, and no national number
-            // starts with it: `0044 20 7946 0958` is `+44…` whatever the default region.
-            if output.count > 3 && output[1] == 0x30 && output[2] == 0x30 {
-                output.removeSubrange(1..<3)
-                return
-            }
-            if region.callingCode == "1" && output.count == 12 && output[1] == UInt8(ascii: "1") {
-                return  // NANP written with its country code but without '+'
-            }
-            if let trunk = region.trunkPrefix, output[1...].starts(with: trunk.utf8) {
-                output.removeSubrange(1..<(1 + trunk.utf8.count))
-            }
-            output.insert(contentsOf: region.callingCode.utf8, at: 1)
-        }
+        Self.append(upTo: maximumCount(forValueOf: value.count), to: &output) { normalize(value, to: $0) }
     }
 
-    /// The most bytes `normalize(_:to:)` writes for a value of `count` bytes, or nil when this
-    /// normaliser has no pointer form (use `normalize(_:into:)`).
+    /// The most bytes `normalize(_:to:)` writes for a value of `count` bytes.
     @inlinable
-    public func maximumCount(forValueOf count: Int) -> Int? {
+    public func maximumCount(forValueOf count: Int) -> Int {
         switch self {
-        case .lowercase: return count
         case .e164(let region): return count + 1 + region.callingCode.utf8.count
-        case .none, .trim, .digits: return nil
+        case .none, .trim, .lowercase, .digits: return count
         }
     }
 
-    /// `normalize(_:into:)` into memory the caller provides, with room for
+    /// Appends what `write` puts in memory with room for `room` bytes; `write` returns how many it wrote.
+    @inline(__always)
+    static func append(upTo room: Int, to output: inout [UInt8], _ write: (UnsafeMutablePointer<UInt8>) -> Int) {
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: room))
+        let written = output.withUnsafeMutableBufferPointer { write($0.baseAddress! + start) }
+        output.removeLast(room - written)
+    }
+
+    /// Writes the normalised value into memory the caller provides, with room for
     /// `maximumCount(forValueOf: value.count)` bytes: the hash path normalises on the stack, with
-    /// no array to clear, grow or shift for every value. Only for normalisers with a pointer form.
+    /// no array to clear, grow or shift for every value.
     /// - Returns: the number of bytes written.
     public func normalize(_ value: UnsafeRawBufferPointer, to output: UnsafeMutablePointer<UInt8>) -> Int {
         switch self {
+        case .none:
+            if let base = value.baseAddress { output.update(from: base.assumingMemoryBound(to: UInt8.self), count: value.count) }
+            return value.count
+        case .trim:
+            let trimmed = Self.trimmed(value)
+            if let base = trimmed.baseAddress { output.update(from: base.assumingMemoryBound(to: UInt8.self), count: trimmed.count) }
+            return trimmed.count
+        case .digits:
+            return Self.phoneDigits(value, to: output).count
         case .lowercase:
             let trimmed = Self.trimmed(value)
             for index in 0..<trimmed.count {
@@ -78,7 +60,7 @@ public enum Normalizer: Sendable, Equatable {
             }
             return trimmed.count
         case .e164(let region):
-            // The same steps as `normalize(_:into:)`, on the digits after output[0] = '+'.
+            // Built in place after output[0] = '+'.
             output[0] = UInt8(ascii: "+")
             let (digits, international) = Self.phoneDigits(value, to: output + 1)
             var count = 1 + digits
@@ -101,12 +83,14 @@ public enum Normalizer: Sendable, Equatable {
                     return count
                 }
             }
+            // `00` is the international prefix of most of the world, and no national number
+            // starts with it: `0044 20 7946 0958` is `+44…` whatever the default region.
             if count > 3 && output[1] == 0x30 && output[2] == 0x30 {
                 removeDigits(2)
                 return count
             }
             if region.callingCode == "1" && count == 12 && output[1] == UInt8(ascii: "1") {
-                return count
+                return count  // NANP written with its country code but without '+'
             }
             if let trunk = region.trunkPrefix, digitsStart(with: trunk) {
                 removeDigits(trunk.utf8.count)
@@ -119,8 +103,6 @@ public enum Normalizer: Sendable, Equatable {
                 index += 1
             }
             return count + code
-        case .none, .trim, .digits:
-            preconditionFailure("normalize(_:to:) needs a normaliser with a pointer form")
         }
     }
 
@@ -137,9 +119,12 @@ public enum Normalizer: Sendable, Equatable {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
-    /// `phoneDigits(_:into:)` writing to `output`, which has room for `value.count` bytes (a digit
-    /// is never longer than the bytes it was read from).
-    /// - Returns: the number of digits written, and whether the number was international.
+    /// Writes the digits of a phone number to `output` (room for `value.count` bytes: a digit is
+    /// never longer than the bytes it was read from), mapping full-width digits (U+FF10–U+FF19) to
+    /// ASCII and stopping at an extension marker (`x`, `ext`, `#`, `内線`) once digits were seen. In
+    /// an international number a `(0)` trunk (`+44 (0)20 …`, full-width too) is not a digit of it.
+    /// - Returns: the number of digits written, and whether the number was written in
+    ///   international form (leading `+` or `＋`).
     public static func phoneDigits(_ value: UnsafeRawBufferPointer, to output: UnsafeMutablePointer<UInt8>) -> (count: Int, international: Bool) {
         var international = false
         var index = 0
@@ -180,45 +165,15 @@ public enum Normalizer: Sendable, Equatable {
         return (written, international)
     }
 
-    /// Appends the digits of a phone number, mapping full-width digits (U+FF10–U+FF19) to ASCII
-    /// and stopping at an extension marker (`x`, `ext`, `#`, `内線`) once digits were seen. In an
-    /// international number a `(0)` trunk (`+44 (0)20 …`, full-width too) is not a digit of it.
-    /// - Returns: whether the number was written in international form (leading `+` or `＋`).
+    /// Appends the digits of a phone number (see `phoneDigits(_:to:)`).
+    /// - Returns: whether the number was written in international form.
     @discardableResult
     public static func phoneDigits(_ value: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Bool {
         var international = false
-        var index = 0
-        let count = value.count
-        let start = output.count
-        while index < count {
-            let byte = value[index]
-            if byte >= 0x30 && byte <= 0x39 {
-                output.append(byte)
-            } else if byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC
-                && value[index + 2] >= 0x90 && value[index + 2] <= 0x99
-            {
-                output.append(0x30 + value[index + 2] - 0x90)
-                index += 2
-            } else if output.count == start && byte == UInt8(ascii: "+") {
-                international = true
-            } else if output.count == start && byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC
-                && value[index + 2] == 0x8B
-            {
-                international = true
-                index += 2
-            } else if international && output.count > start
-                && (byte == UInt8(ascii: "(") || (byte == 0xEF && index + 2 < count && value[index + 1] == 0xBC && value[index + 2] == 0x88)),
-                let next = Validator.trunkGroup(value, index + (byte == 0xEF ? 3 : 1))
-            {
-                index = next
-                continue
-            } else if output.count > start
-                && (byte == UInt8(ascii: "x") || byte == UInt8(ascii: "X") || byte == UInt8(ascii: "#")
-                    || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == 0xE5)
-            {
-                break
-            }
-            index += 1
+        append(upTo: value.count, to: &output) { pointer in
+            let (count, isInternational) = phoneDigits(value, to: pointer)
+            international = isInternational
+            return count
         }
         return international
     }

@@ -193,7 +193,8 @@ public struct ValueMasker: Sendable {
             case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
             }
             scratch.replacement.removeAll(keepingCapacity: true)
-            if let capacity = normalizer.maximumCount(forValueOf: value.count), capacity <= 512 {
+            let capacity = normalizer.maximumCount(forValueOf: value.count)
+            if capacity <= 512 {
                 // Emails and phones: normalised on the stack and hashed from there.
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
                     let count = normalizer.normalize(value, to: buffer.baseAddress!)

@@ -72,28 +72,32 @@ func normalized(_ text: String, _ normalizer: Normalizer) -> String {
         #expect(masked("abc", PartialMask(keepFirst: 2, keepLast: 2)) == "***")
     }
 
-    /// The pointer form (the hash path) must write exactly what the array form appends, for every
-    /// region and for inputs that take each branch: international, 00 and 011 prefixes, NANP
-    /// with a 1, trunk zeros, (0) trunks, extensions, full-width digits, no digits at all.
-    @Test func pointerFormMatchesArrayForm() {
+    /// The pointer form (the hash path, on the stack) must stay within `maximumCount` and write
+    /// what the array form appends, for every normaliser and region and for inputs that take
+    /// each branch: international, 00 and 011 prefixes, NANP with a 1, trunk zeros, (0) trunks,
+    /// extensions, full-width digits, no digits at all. A canary past the capacity catches an
+    /// overrun that a count alone would not.
+    @Test func pointerFormStaysWithinItsCapacityAndMatchesArrayForm() {
         let inputs = [
             "+1 (415) 555-0123", "415.555.0123", "1-415-555-0123", "011 1 415 555 0123", "415-555-0123 x12",
             "090-1234-5678", "０９０－１２３４－５６７８", "＋８１ ３ ９６５３ ５７０３", "+44 (0)20 7443 0072", "0044 20 7946 0958",
             "010 81 3 1234 5678", "0011 61 2 9899 1698", "020 7946 0958", "00", "0", "+", "", "no digits", "  Mixed.Case@Example.COM ",
             "12", "001 2", "1", "0151 86730113 ext. 12", "(02) 6911 1673", "98765 43210",
         ]
-        var normalizers: [Normalizer] = [.lowercase]
+        var normalizers: [Normalizer] = [.none, .trim, .lowercase, .digits]
         for region in PhoneRegion.known.keys.sorted() { normalizers.append(.e164(region: PhoneRegion.known[region]!)) }
         for normalizer in normalizers {
             for text in inputs {
                 let bytes = Array(text.utf8)
                 var expected: [UInt8] = []
                 bytes.withUnsafeBytes { normalizer.normalize($0, into: &expected) }
-                let capacity = normalizer.maximumCount(forValueOf: bytes.count)!
-                let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity, 1))
+                let capacity = normalizer.maximumCount(forValueOf: bytes.count)
+                let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + 8)
                 defer { buffer.deallocate() }
+                buffer.initialize(repeating: 0xA5, count: capacity + 8)
                 let count = bytes.withUnsafeBytes { normalizer.normalize($0, to: buffer) }
                 #expect(count <= capacity)
+                #expect((capacity..<capacity + 8).allSatisfy { buffer[$0] == 0xA5 }, "wrote past its capacity: \(normalizer) \(text)")
                 #expect(Array(UnsafeBufferPointer(start: buffer, count: count)) == expected, "\(normalizer) \(text)")
             }
         }
