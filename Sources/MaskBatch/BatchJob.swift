@@ -281,8 +281,9 @@ public struct BatchJob {
         } catch {
             throw JobFailure.io("cannot write the run manifest into \(outputLocation): \(Self.describe(error).message)")
         }
-        // This worker's own outcome decides its exit status, whoever ended the run.
-        if summary.endedRun == true, own.contains(where: { $0.status == .failed }) == false, summary.status == "failed" {
+        // The worker that ends the run reports the run (exit 1 if any file failed, so an
+        // orchestrator sees a failed run once); the others report their own files.
+        if summary.endedRun == true, summary.status == "failed", !own.contains(where: { $0.status == .failed }) {
             options.log("run \(shared.runID) ended with \(summary.filesFailed) failed files (other workers'; see the run manifest)")
         }
         try writeReport(summary)
@@ -422,7 +423,6 @@ final class RunContext: @unchecked Sendable {
     /// A shared run: files are claimed from the ledger instead of taken in `order`.
     let queue: SharedWorkQueue?
     private let indexByName: [String: Int]
-    private var claims: [Int: SharedWorkQueue.Claim] = [:]
     /// The first ledger error; it stops this worker (its claims go back when their leases end).
     private(set) var ledgerFailure: Error?
 
@@ -448,8 +448,8 @@ final class RunContext: @unchecked Sendable {
         let workers = min(max(1, options.parallelFiles), max(files.count, 1))
         for _ in 0..<workers {
             let thread = Thread { [self] in
-                while let (index, threads) = self.take() {
-                    let result = self.process(self.files[index], threads: threads)
+                while let (index, threads, claim) = self.take() {
+                    let result = self.process(self.files[index], threads: threads, claim: claim)
                     self.complete(index, result)
                 }
                 self.lock.lock()
@@ -476,7 +476,8 @@ final class RunContext: @unchecked Sendable {
     /// The next file and its share of the thread budget: the threads divided by the number of
     /// files that can be in flight from now on, so the shares of files running at once never
     /// add up to more than `--threads`.
-    private func take() -> (Int, Int)? {
+    /// The next file, its share of the threads and, in a shared run, this worker's claim on it.
+    private func take() -> (Int, Int, SharedWorkQueue.Claim?)? {
         if let queue { return claim(from: queue) }
         lock.lock()
         defer { lock.unlock() }
@@ -485,13 +486,13 @@ final class RunContext: @unchecked Sendable {
         next += 1
         let concurrent = min(max(1, options.parallelFiles), running + 1 + (files.count - next))
         running += 1
-        return (index, max(1, options.threads / concurrent))
+        return (index, max(1, options.threads / concurrent), nil)
     }
 
     /// The next file claimed in the ledger. While other workers still hold files (that may yet
     /// come free if a worker dies), it waits and asks again, so a dead worker's file is taken
     /// over by the workers still running rather than left to a rerun.
-    private func claim(from queue: SharedWorkQueue) -> (Int, Int)? {
+    private func claim(from queue: SharedWorkQueue) -> (Int, Int, SharedWorkQueue.Claim?)? {
         let share = max(1, options.threads / max(1, options.parallelFiles))
         let pause = min(2.0, max(0.05, queue.lease / 4))
         while true {
@@ -511,10 +512,9 @@ final class RunContext: @unchecked Sendable {
                         continue
                     }
                     lock.lock()
-                    claims[index] = claim
                     running += 1
                     lock.unlock()
-                    return (index, share)
+                    return (index, share, claim)
                 case .wait:
                     Thread.sleep(forTimeInterval: pause)
                 case .done:
@@ -542,12 +542,8 @@ final class RunContext: @unchecked Sendable {
 
     /// Runs `work` (publishing a file's outputs) as the file's commit: directly in a local run;
     /// in a shared run under the ledger's fence, recording `result` in the same transaction.
-    private func publish(_ file: PlannedFile, _ result: BatchFileResult, _ work: () throws -> Void) throws {
-        guard let queue else { return try work() }
-        lock.lock()
-        let claim = claims[file.index]
-        lock.unlock()
-        guard let claim else { throw IOFailure("internal error: \(file.source.relativePath) was not claimed") }
+    private func publish(_ claim: SharedWorkQueue.Claim?, _ result: BatchFileResult, _ work: () throws -> Void) throws {
+        guard let queue, let claim else { return try work() }
         try queue.commit(
             claim, status: "succeeded", records: result.recordsIn, bytesOut: result.outputBytes,
             output: result.outputs.first, error: nil, result: Self.json(result), publish: work)
@@ -556,12 +552,8 @@ final class RunContext: @unchecked Sendable {
     /// A shared run: records a failed file in the ledger (it is not retried in this run).
     /// - Returns: false if the claim was lost: the file is another worker's now, and so is its
     ///   outcome (a frozen worker's staging may well have been cleared under it).
-    private func recordFailure(_ file: PlannedFile, _ result: BatchFileResult) -> Bool {
-        guard let queue else { return true }
-        lock.lock()
-        let claim = claims[file.index]
-        lock.unlock()
-        guard let claim else { return true }
+    private func recordFailure(_ file: PlannedFile, _ claim: SharedWorkQueue.Claim?, _ result: BatchFileResult) -> Bool {
+        guard let queue, let claim else { return true }
         do { try queue.fail(claim, error: result.error ?? "failed", result: Self.json(result)) } catch let lost as SharedWorkQueue.ClaimLost {
             options.log("warning: \(lost)")
             return false
@@ -574,7 +566,6 @@ final class RunContext: @unchecked Sendable {
     private func complete(_ index: Int, _ result: BatchFileResult?) {
         lock.lock()
         running -= 1
-        claims[index] = nil
         guard let result else {
             lock.unlock()
             return
@@ -611,12 +602,13 @@ final class RunContext: @unchecked Sendable {
 
     /// Masks one file into staging and publishes it. Nil when a shared run's claim on it was
     /// lost (another worker took it over and reports it).
-    private func process(_ file: PlannedFile, threads: Int) -> BatchFileResult? {
+    private func process(_ file: PlannedFile, threads: Int, claim: SharedWorkQueue.Claim?) -> BatchFileResult? {
         let started = Date()
         var result = BatchFileResult(
             input: file.source.relativePath, uri: file.source.uri, status: .failed, format: file.format?.rawValue,
             inputBytes: file.source.size, manifest: file.manifestPath)
         var work: String?
+        defer { if let work { try? FileManager.default.removeItem(atPath: work) } }
         do {
             guard let format = file.format else {
                 throw JobFailure.usage("cannot tell the format from the name; give --format")
@@ -634,7 +626,7 @@ final class RunContext: @unchecked Sendable {
                 result.recordsRejected = committed.masking.recordsRejected
                 result.detectorMatches = Self.matches(committed.masking)
                 result.elapsedSeconds = Date().timeIntervalSince(started)
-                try publish(file, result) {}
+                try publish(claim, result) {}
                 return result
             }
 
@@ -709,7 +701,7 @@ final class RunContext: @unchecked Sendable {
             result.detectorMatches = Self.matches(engine)
             result.elapsedSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
             let shared = queue != nil
-            try publish(file, result) {
+            try publish(claim, result) {
                 if shared {
                     try invalidateSuccessOnce()
                     if committedData != nil { try destination.remove(file.manifestPath) }
@@ -726,7 +718,6 @@ final class RunContext: @unchecked Sendable {
             }
         } catch let lost as SharedWorkQueue.ClaimLost {
             options.log("warning: \(lost)")
-            if let work { try? FileManager.default.removeItem(atPath: work) }
             return nil
         } catch {
             let (kind, message) = BatchJob.describe(error)
@@ -734,12 +725,9 @@ final class RunContext: @unchecked Sendable {
             result.errorKind = kind
             result.error = message
             result.elapsedSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
-            if !recordFailure(file, result) {
-                if let work { try? FileManager.default.removeItem(atPath: work) }
-                return nil
-            }
+            if !recordFailure(file, claim, result) { return nil }
         }
-        if let work { try? FileManager.default.removeItem(atPath: work) }
+        // Publishing included (the ledger's copy was taken just before it).
         result.elapsedSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         return result
     }

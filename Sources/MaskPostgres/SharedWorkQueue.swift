@@ -81,25 +81,28 @@ public final class SharedWorkQueue: @unchecked Sendable {
 
     deinit { stopRenewing() }
 
+    /// Runs `body` on a pooled connection. After an error the connection goes back without an
+    /// open transaction, or not at all if it was lost.
     private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         poolLock.lock()
         let pooled = idle.popLast()
         poolLock.unlock()
         let connection = try pooled ?? PostgresConnection(url: url)
+        var reusable = true
+        defer {
+            if reusable {
+                poolLock.lock()
+                idle.append(connection)
+                poolLock.unlock()
+            }
+        }
         do {
-            let value = try body(connection)
-            poolLock.lock()
-            idle.append(connection)
-            poolLock.unlock()
-            return value
+            return try body(connection)
         } catch let error as PostgresError where error.kind == .connectionLost {
+            reusable = false
             throw error
         } catch {
-            // Leave no transaction open on a connection that goes back to the pool.
             _ = try? connection.query("ROLLBACK")
-            poolLock.lock()
-            idle.append(connection)
-            poolLock.unlock()
             throw error
         }
     }
@@ -114,8 +117,8 @@ public final class SharedWorkQueue: @unchecked Sendable {
         command: String, labels: [String: String], rulesFingerprint: String, keyID: String?, configuration: String,
         items: [(name: String, bytes: Int)]
     ) throws -> Start {
-        try RunLedger.migrate(on: try PostgresConnection(url: url))
         return try withConnection { connection in
+            try RunLedger.migrate(on: connection)
             try connection.query("BEGIN")
             try connection.query(
                 """
@@ -127,7 +130,6 @@ public final class SharedWorkQueue: @unchecked Sendable {
                 "SELECT status, command, coalesce(configuration, ''), rules_fingerprint, coalesce(key_id, '') FROM mask_ledger.runs WHERE run_id = $1 FOR UPDATE",
                 [runID])[0]
             guard row[1] == command, row[2] == configuration, row[3] == rulesFingerprint, row[4] == (keyID ?? "") else {
-                try connection.query("ROLLBACK")
                 var why = "other settings (input, output, format, level, chunk or part size)"
                 if row[1] != command { why = "another command (\(row[1] ?? "?"))" }
                 else if row[3] != rulesFingerprint { why = "other rules (fingerprint \(row[3] ?? "?"))" }
@@ -231,10 +233,8 @@ public final class SharedWorkQueue: @unchecked Sendable {
                 FOR UPDATE
                 """,
                 [runID, claim.item, worker, String(claim.token)])
-            guard !held.isEmpty else {
-                try connection.query("ROLLBACK")
-                throw ClaimLost(item: claim.item)
-            }
+            // (withConnection rolls back whatever is thrown here.)
+            guard !held.isEmpty else { throw ClaimLost(item: claim.item) }
             try publish()
             try connection.query(
                 """

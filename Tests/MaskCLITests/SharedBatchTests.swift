@@ -22,6 +22,15 @@ import Glibc
         return source
     }
 
+    /// Every file under `root` with its modification time: what a rerun must not touch.
+    func modificationTimes(_ root: String) -> [String] {
+        filesRecursively(root).map { path in
+            var info = stat()
+            stat("\(root)/\(path)", &info)
+            return "\(path) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        }
+    }
+
     func scalar(_ sql: String, _ db: String) -> String {
         cluster.psql(sql, database: db).1.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -90,19 +99,11 @@ import Glibc
         #expect((manifest["elapsed_seconds"] as? Double ?? 0) > 2, "\(manifest["elapsed_seconds"] ?? "-")")
 
         // A rerun of the finished run does nothing.
-        let before = filesRecursively(out).map { path -> String in
-            var info = stat()
-            stat("\(out)/\(path)", &info)
-            return "\(path) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
-        }
+        let before = modificationTimes(out)
         let rerun = Runner.mask(shared + ["--worker", "w4"], in: directory)
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(rerun.stderr.contains("already succeeded"), "\(rerun.stderr)")
-        let after = filesRecursively(out).map { path -> String in
-            var info = stat()
-            stat("\(out)/\(path)", &info)
-            return "\(path) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
-        }
+        let after = modificationTimes(out)
         #expect(before == after)
         let status = Runner.mask(["ledger", "status", "--ledger", url, "r1"], in: directory)
         #expect(status.stdoutText.contains("items succeeded: 30"), "\(status.stdoutText)")
