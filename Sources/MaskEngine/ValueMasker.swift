@@ -335,28 +335,28 @@ public struct ValueMasker: Sendable {
     /// The `minimumDigits` prefilter.
     @inline(__always)
     static func reachesDigits(_ minimum: Int, in value: UnsafeRawBufferPointer) -> Bool {
-            // Counts ASCII digits plus 0xEF lead bytes (every full-width digit starts with one):
-            // an over-count can only let the regex run, never skip a real match. Eight bytes at a
-            // time (`digitLikeBytes`); the answer is the byte loop's, which needs one such byte
-            // even for a minimum of 0.
-            guard let base = value.baseAddress else { return false }
-            let needed = max(minimum, 1)
-            var count = 0
-            var index = 0
-            while index + 8 <= value.count {
-                count += digitLikeBytes(base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+        // Counts ASCII digits plus 0xEF lead bytes (every full-width digit starts with one):
+        // an over-count can only let the regex run, never skip a real match. Eight bytes at a
+        // time (`digitLikeBytes`); the answer is the byte loop's, which needs one such byte
+        // even for a minimum of 0.
+        guard let base = value.baseAddress else { return false }
+        let needed = max(minimum, 1)
+        var count = 0
+        var index = 0
+        while index + 8 <= value.count {
+            count += digitLikeBytes(base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            if count >= needed { return true }
+            index += 8
+        }
+        while index < value.count {
+            let byte = value[index]
+            if (byte &- 0x30) < 10 || byte == 0xEF {
+                count += 1
                 if count >= needed { return true }
-                index += 8
             }
-            while index < value.count {
-                let byte = value[index]
-                if (byte &- 0x30) < 10 || byte == 0xEF {
-                    count += 1
-                    if count >= needed { return true }
-                }
-                index += 1
-            }
-            return false
+            index += 1
+        }
+        return false
     }
 
     /// How many of the eight bytes of `word` are ASCII digits or 0xEF (SWAR: per-byte tests
