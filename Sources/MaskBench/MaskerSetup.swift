@@ -22,7 +22,7 @@ struct MaskerSetup {
                 throw BenchError(description: error.description)
             }
             masker = CSVChunkMasker(plan: plan, values: values, dialect: options.dialect, maxRecordSize: 16 << 20, collectRejects: true)
-            framing = .csv
+            framing = .csv(options.dialect)
             bodyStart = options.dialect.hasHeader ? header.record.end : header.bomLength
             fieldNames = header.names
             policies = plan.policies

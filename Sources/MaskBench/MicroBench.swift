@@ -43,7 +43,7 @@ public enum MicroBench {
         results.append(Result(kernel: "csv tokenizer", unit: "MB/s", median: megabytes / tokenize))
         // Record framing (the chunker's boundary search).
         let framing = median(repeats) {
-            csv.withUnsafeBytes { sink &+= RecordFraming.csv.lastBoundary(in: $0) ?? 0 }
+            csv.withUnsafeBytes { sink &+= RecordFraming.csv(CSVDialect()).lastBoundary(in: $0) ?? 0 }
         }
         results.append(Result(kernel: "csv record framing", unit: "MB/s", median: megabytes / framing))
         // Each detector over the raw bytes of the input, with and without its prefilter, per line.

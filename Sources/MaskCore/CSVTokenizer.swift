@@ -39,21 +39,29 @@ public struct CSVRecordSpan: Sendable, Equatable {
     public var isBlankLine: Bool { contentEnd == start }
 }
 
-/// A strict RFC 4180 tokenizer over a chunk that starts at a record boundary.
+/// A CSV tokenizer over a chunk that starts at a record boundary.
 ///
-/// Record extents follow one rule shared with `RecordBoundary`: a record ends at the first LF
-/// outside quotes, counting every quote byte as a toggle. For well-formed CSV that is exactly
-/// RFC 4180; for malformed CSV (a stray quote) it still gives every worker, whatever its chunk,
-/// the same record boundaries, which keeps output independent of chunk size and thread count.
+/// It reads RFC 4180 with the leniency real exports need, by the rules `RecordFramer` shares
+/// (so the reader and every worker agree on where records end, whatever the chunk size):
+/// - a quote opens a quoted field only at the start of a field; a quote anywhere else in an
+///   unquoted field is data (`5" tall`), as Python's `csv`, csv-spectrum and most loaders read it;
+/// - a quoted field that closes on anything but a delimiter or a line end, or does not close
+///   within `maxRecordSize` bytes of the record's start or before the chunk ends, makes its record
+///   malformed, and that record ends at the first line end after the opening quote. The fields
+///   after the quote are then split at every delimiter (quotes as data), so a reject still has
+///   columns that policies can be applied to.
 public struct CSVTokenizer: Sendable {
     public let dialect: CSVDialect
+    /// How far a quoted field may reach for its closing quote (see `RecordFramer.limit`).
+    public let maxRecordSize: Int
 
-    public init(dialect: CSVDialect) {
+    public init(dialect: CSVDialect, maxRecordSize: Int = Int.max) {
         self.dialect = dialect
+        self.maxRecordSize = max(maxRecordSize, 1)
     }
 
     /// Splits the record that starts at `start` into `fields` (which is cleared first).
-    /// - Returns: the record's extent; `problem` is set when it is not valid RFC 4180.
+    /// - Returns: the record's extent; `problem` is set when it is malformed.
     public func nextRecord(
         in buffer: UnsafeRawBufferPointer, from start: Int, fields: inout [CSVField]
     ) -> CSVRecordSpan {
@@ -63,29 +71,33 @@ public struct CSVTokenizer: Sendable {
             return CSVRecordSpan(start: start, contentEnd: start, end: start, problem: nil)
         }
         let quote = CSVDialect.quote
-        let lineFeed = CSVDialect.lineFeed
+        let terminator = dialect.terminator
+        let crlf = terminator == CSVDialect.lineFeed
         let carriageReturn = CSVDialect.carriageReturn
         let delimiter = dialect.delimiter
+        let limit = RecordFramer.limit(recordStart: start, maxRecordSize: maxRecordSize, count: count)
         var position = start
         while true {
             if position < count && base[position] == quote {
+                let open = position
                 var cursor = position + 1
                 var escaped = false
-                while true {
-                    guard let found = memchr(base + cursor, Int32(quote), count - cursor) else {
-                        fields.append(CSVField(start: position + 1, end: count, quoted: true, hasEscapedQuotes: escaped))
-                        return CSVRecordSpan(start: start, contentEnd: count, end: count, problem: .unterminatedQuote)
-                    }
-                    cursor = UnsafeRawPointer(found) - UnsafeRawPointer(base)
-                    if cursor + 1 < count && base[cursor + 1] == quote {
+                var closing: Int?
+                while cursor < limit, let found = memchr(base + cursor, Int32(quote), limit - cursor) {
+                    let at = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                    if at + 1 < count && base[at + 1] == quote {
                         escaped = true
-                        cursor += 2
+                        cursor = at + 2
                         continue
                     }
+                    closing = at
                     break
                 }
-                fields.append(CSVField(start: position + 1, end: cursor, quoted: true, hasEscapedQuotes: escaped))
-                position = cursor + 1
+                guard let closing else {
+                    return recover(base: base, count: count, start: start, open: open, fields: &fields, problem: .unterminatedQuote)
+                }
+                fields.append(CSVField(start: open + 1, end: closing, quoted: true, hasEscapedQuotes: escaped))
+                position = closing + 1
                 if position >= count {
                     return CSVRecordSpan(start: start, contentEnd: count, end: count, problem: nil)
                 }
@@ -94,57 +106,29 @@ public struct CSVTokenizer: Sendable {
                     position += 1
                     continue
                 }
-                if next == lineFeed {
+                if next == terminator {
                     return CSVRecordSpan(start: start, contentEnd: position, end: position + 1, problem: nil)
                 }
-                if next == carriageReturn {
-                    if position + 1 < count && base[position + 1] == lineFeed {
+                if crlf && next == carriageReturn {
+                    if position + 1 < count && base[position + 1] == CSVDialect.lineFeed {
                         return CSVRecordSpan(start: start, contentEnd: position, end: position + 2, problem: nil)
                     }
                     if position + 1 == count {
                         return CSVRecordSpan(start: start, contentEnd: position, end: count, problem: nil)
                     }
                 }
-                return recover(base: base, count: count, start: start, from: position, inQuotes: false,
-                               problem: .characterAfterClosingQuote)
+                fields.removeLast()
+                return recover(base: base, count: count, start: start, open: open, fields: &fields, problem: .characterAfterClosingQuote)
             }
-            var cursor = position
-            // Eight bytes at a time to the first delimiter, line feed or quote (SWAR: a byte equal
-            // to c makes x ^ c*0x0101.. zero there, and the lowest flag of
-            // `(v - 0x0101..) & ~v & 0x8080..` is exact, so the lowest flag of the union is the
-            // first byte to look at).
-            let delimiters = UInt64(delimiter) &* 0x0101_0101_0101_0101
-            while cursor + 8 <= count {
-                let word = UInt64(littleEndian: UnsafeRawPointer(base + cursor).loadUnaligned(as: UInt64.self))
-                let atDelimiter = word ^ delimiters
-                let atLineFeed = word ^ 0x0A0A_0A0A_0A0A_0A0A
-                let atQuote = word ^ 0x2222_2222_2222_2222
-                let hits = (((atDelimiter &- 0x0101_0101_0101_0101) & ~atDelimiter)
-                    | ((atLineFeed &- 0x0101_0101_0101_0101) & ~atLineFeed)
-                    | ((atQuote &- 0x0101_0101_0101_0101) & ~atQuote)) & 0x8080_8080_8080_8080
-                if hits != 0 {
-                    cursor += hits.trailingZeroBitCount >> 3
-                    break
-                }
-                cursor += 8
-            }
-            while cursor < count {
-                let byte = base[cursor]
-                if byte == delimiter || byte == lineFeed { break }
-                if byte == quote {
-                    return recover(base: base, count: count, start: start, from: cursor, inQuotes: false,
-                                   problem: .quoteInUnquotedField)
-                }
-                cursor += 1
-            }
+            let cursor = Self.unquotedFieldEnd(base: base, count: count, from: position, delimiter: delimiter, terminator: terminator)
             if cursor == count {
                 var fieldEnd = count
-                if fieldEnd > position && base[fieldEnd - 1] == carriageReturn { fieldEnd -= 1 }
+                if crlf && fieldEnd > position && base[fieldEnd - 1] == carriageReturn { fieldEnd -= 1 }
                 fields.append(CSVField(start: position, end: fieldEnd, quoted: false, hasEscapedQuotes: false))
                 return CSVRecordSpan(start: start, contentEnd: fieldEnd, end: count, problem: nil)
             }
-            if base[cursor] == lineFeed {
-                let fieldEnd = cursor > position && base[cursor - 1] == carriageReturn ? cursor - 1 : cursor
+            if base[cursor] == terminator {
+                let fieldEnd = crlf && cursor > position && base[cursor - 1] == carriageReturn ? cursor - 1 : cursor
                 fields.append(CSVField(start: position, end: fieldEnd, quoted: false, hasEscapedQuotes: false))
                 return CSVRecordSpan(start: start, contentEnd: fieldEnd, end: cursor + 1, problem: nil)
             }
@@ -153,24 +137,80 @@ public struct CSVTokenizer: Sendable {
         }
     }
 
-    /// Finds the end of a malformed record with the shared parity rule.
-    private func recover(
-        base: UnsafePointer<UInt8>, count: Int, start: Int, from position: Int, inQuotes: Bool,
-        problem: DataError.Kind
-    ) -> CSVRecordSpan {
-        var inside = inQuotes
+    /// The first delimiter or line end at or after `position` (or `count`). Quotes are data here.
+    ///
+    /// Eight bytes at a time (SWAR: a byte equal to c makes x ^ c*0x0101.. zero there, and the
+    /// lowest flag of `(v - 0x0101..) & ~v & 0x8080..` is exact, so the lowest flag of the union
+    /// is the first byte to look at).
+    @inline(__always)
+    static func unquotedFieldEnd(base: UnsafePointer<UInt8>, count: Int, from position: Int, delimiter: UInt8, terminator: UInt8) -> Int {
         var cursor = position
+        let delimiters = UInt64(delimiter) &* 0x0101_0101_0101_0101
+        let terminators = UInt64(terminator) &* 0x0101_0101_0101_0101
+        while cursor + 8 <= count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + cursor).loadUnaligned(as: UInt64.self))
+            let atDelimiter = word ^ delimiters
+            let atTerminator = word ^ terminators
+            let hits = (((atDelimiter &- 0x0101_0101_0101_0101) & ~atDelimiter)
+                | ((atTerminator &- 0x0101_0101_0101_0101) & ~atTerminator)) & 0x8080_8080_8080_8080
+            if hits != 0 {
+                return cursor + hits.trailingZeroBitCount >> 3
+            }
+            cursor += 8
+        }
         while cursor < count {
             let byte = base[cursor]
-            if byte == CSVDialect.quote {
-                inside.toggle()
-            } else if byte == CSVDialect.lineFeed && !inside {
-                let contentEnd = cursor > start && base[cursor - 1] == CSVDialect.carriageReturn ? cursor - 1 : cursor
-                return CSVRecordSpan(start: start, contentEnd: contentEnd, end: cursor + 1, problem: problem)
+            if byte == delimiter || byte == terminator { return cursor }
+            cursor += 1
+        }
+        return count
+    }
+
+    /// The first quote after `open` that is not doubled, before `end`.
+    private func closingQuote(base: UnsafePointer<UInt8>, after open: Int, before end: Int) -> Int? {
+        var cursor = open + 1
+        while cursor < end {
+            if base[cursor] == CSVDialect.quote {
+                if cursor + 1 < end && base[cursor + 1] == CSVDialect.quote { cursor += 2; continue }
+                return cursor
             }
             cursor += 1
         }
-        return CSVRecordSpan(start: start, contentEnd: count, end: count, problem: inside ? .unterminatedQuote : problem)
+        return nil
+    }
+
+    /// A record whose quoted field at `open` did not close properly: it ends at the first line
+    /// end after `open`; from `open` on, fields are split at every delimiter with quotes as data.
+    private func recover(
+        base: UnsafePointer<UInt8>, count: Int, start: Int, open: Int, fields: inout [CSVField], problem: DataError.Kind
+    ) -> CSVRecordSpan {
+        let terminator = dialect.terminator
+        let crlf = terminator == CSVDialect.lineFeed
+        var end = count
+        var contentEnd = count
+        if open + 1 < count, let found = memchr(base + open + 1, Int32(terminator), count - open - 1) {
+            let at = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+            end = at + 1
+            contentEnd = at
+        }
+        // A closing quote past the record's end is not seen by a chunk cut there: name the
+        // problem by what lies within the record, so every chunking reports the same.
+        var problem = problem
+        if problem == .characterAfterClosingQuote, let close = closingQuote(base: base, after: open, before: end), close >= contentEnd {
+            problem = .unterminatedQuote
+        } else if problem == .characterAfterClosingQuote && closingQuote(base: base, after: open, before: end) == nil {
+            problem = .unterminatedQuote
+        }
+        if crlf && contentEnd > open && base[contentEnd - 1] == CSVDialect.carriageReturn { contentEnd -= 1 }
+        var position = open
+        while true {
+            var cursor = position
+            while cursor < contentEnd && base[cursor] != dialect.delimiter { cursor += 1 }
+            fields.append(CSVField(start: position, end: cursor, quoted: false, hasEscapedQuotes: false))
+            if cursor >= contentEnd { break }
+            position = cursor + 1
+        }
+        return CSVRecordSpan(start: start, contentEnd: contentEnd, end: end, problem: problem)
     }
 
     /// Decodes a field's value: the content without quotes and with `""` turned into `"`.

@@ -7,10 +7,10 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case unterminatedQuote = "unterminated quoted field"
         case characterAfterClosingQuote = "unexpected character after a closing quote"
-        case quoteInUnquotedField = "quote character inside an unquoted field"
         case wrongFieldCount = "wrong number of fields"
         case recordTooLarge = "record larger than --max-record-size"
         case invalidJSON = "invalid JSON"
+        case headerLooksLikeData = "the first record does not look like a header"
     }
 
     public var kind: Kind

@@ -412,6 +412,59 @@ public enum JSONString {
         if count > runStart { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: content[runStart..<count])) }
     }
 
+    /// Appends `line` (any bytes: a malformed record) with the escapes that hide text decoded, so
+    /// that a scan finds `bob\u0040example.com` as it would in a valid line: `\uXXXX` (and valid
+    /// surrogate pairs) that stand for a character other than `"`, `\` or a control character
+    /// become UTF-8, `\/` becomes `/`; every other byte, and every escape that would change the
+    /// line's structure, is kept as it is.
+    public static func decodeForScanning(_ line: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+        let count = line.count
+        var index = 0
+        func scalar(at offset: Int) -> UInt32? {
+            guard offset + 6 <= count, line[offset] == 0x5C, line[offset + 1] == 0x75 else { return nil }
+            var value: UInt32 = 0
+            for position in (offset + 2)..<(offset + 6) {
+                guard let digit = JSONScanner.hexValue(line[position]) else { return nil }
+                value = value << 4 | UInt32(digit)
+            }
+            return value
+        }
+        while index < count {
+            let byte = line[index]
+            guard byte == 0x5C, index + 1 < count else {
+                output.append(byte)
+                index += 1
+                continue
+            }
+            if line[index + 1] == 0x2F {
+                output.append(0x2F)
+                index += 2
+                continue
+            }
+            if line[index + 1] == 0x5C || line[index + 1] == 0x22 {
+                // An escaped backslash or quote stays escaped (and is not the start of another escape).
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[index..<(index + 2)]))
+                index += 2
+                continue
+            }
+            if var value = scalar(at: index) {
+                var length = 6
+                if value >= 0xD800 && value <= 0xDBFF, let low = scalar(at: index + 6), low >= 0xDC00 && low <= 0xDFFF {
+                    value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+                    length = 12
+                }
+                let structural = value < 0x20 || value == 0x22 || value == 0x5C || (value >= 0xD800 && value <= 0xDFFF)
+                if !structural {
+                    appendUTF8(value, to: &output)
+                    index += length
+                    continue
+                }
+            }
+            output.append(byte)
+            index += 1
+        }
+    }
+
     private static func hex4(_ content: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
         var value: UInt32 = 0
         for index in offset..<(offset + 4) {

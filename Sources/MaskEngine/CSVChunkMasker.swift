@@ -67,11 +67,17 @@ public struct CSVChunkMasker: Sendable {
     /// them alive), so that a field costs no retain and release of its program.
     let kinds: [PolicyProgram.Kind]
     let unretainedPrograms: [Unmanaged<PolicyProgram>]
+    /// For rejects: every detector, tokens (what a column without a stronger policy gets).
+    let scanEverything: PolicyProgram
+    /// For rejects: a field that may belong to a protected column but cannot be told which.
+    let redactUnaligned: PolicyProgram
 
     public init(plan: CSVColumnPlan, values: ValueMasker, dialect: CSVDialect, maxRecordSize: Int, collectRejects: Bool) {
         self.plan = plan
         self.values = values
-        tokenizer = CSVTokenizer(dialect: dialect)
+        tokenizer = CSVTokenizer(dialect: dialect, maxRecordSize: maxRecordSize)
+        scanEverything = PolicyProgram(.scan(detectors: Array(values.rules.detectors.indices), replacement: .token))
+        redactUnaligned = PolicyProgram(.redact(token: Array("[REDACTED]".utf8)))
         self.maxRecordSize = maxRecordSize
         self.collectRejects = collectRejects
         programs = plan.policies.map(PolicyProgram.init)
@@ -145,7 +151,7 @@ public struct CSVChunkMasker: Sendable {
                     problems.append(ChunkProblem(kind: problem, detail: detail, recordInChunk: recordIndex, offsetInChunk: record.start))
                     if collectRejects {
                         statistics.recordsRejected += 1
-                        values.scanRaw(UnsafeRawBufferPointer(rebasing: chunk[record.start..<record.end]), scratch: scratch, into: &rejects)
+                        maskReject(chunk, record: record, scratch: scratch, statistics: &statistics, into: &rejects)
                     }
                     continue
                 }
@@ -212,6 +218,62 @@ public struct CSVChunkMasker: Sendable {
         if copyStart >= 0 { output.append(UnsafeRawBufferPointer(rebasing: chunk[copyStart..<copyEnd])) }
         }
         for column in 0..<programs.count { statistics.fieldChanges[column] += changes[column] }
+    }
+}
+
+extension CSVChunkMasker {
+    /// Writes a malformed record to the rejects, at least as masked as the output would have had
+    /// it: every field is scanned with every detector, and a field whose column is protected
+    /// (hash, redact, mask, null, drop) gets that column's policy when the record has the header's
+    /// width, or is redacted whole when it has not and the field could belong to such a column
+    /// (with k fields for n columns, field i lies somewhere in columns i-(k-n)...i or i...i+(n-k)).
+    func maskReject(
+        _ chunk: UnsafeRawBufferPointer, record: CSVRecordSpan, scratch: MaskScratch, statistics: inout MaskStatistics,
+        into rejects: inout [UInt8]
+    ) {
+        let fields = scratch.fields
+        let columns = programs.count
+        let shift = fields.count - columns
+        let delimiter = tokenizer.dialect.delimiter
+        var first = true
+        var decoded: [UInt8] = []
+        for (index, field) in fields.enumerated() {
+            var program = scanEverything
+            if columns > 0 {
+                let lower = max(0, min(index, index - shift))
+                let upper = min(columns - 1, max(index, index - shift))
+                let candidates = lower <= upper ? Array(programs[lower...upper]) : []
+                let protected = candidates.filter { $0.kind != .keep && $0.kind != .scan }
+                if shift == 0, let only = candidates.first, only.kind != .keep && only.kind != .scan {
+                    program = only
+                } else if !protected.isEmpty {
+                    program = redactUnaligned
+                }
+            }
+            if program.kind == .drop { continue }
+            if !first { rejects.append(delimiter) }
+            first = false
+            let outcome: ValueMasker.Outcome
+            if program.kind == .null {
+                outcome = .null
+            } else {
+                outcome = tokenizer.withDecodedValue(of: field, in: chunk, scratch: &decoded) { value in
+                    values.apply(program, to: value, scratch: scratch, statistics: &statistics)
+                }
+            }
+            switch outcome {
+            case .unchanged: rejects.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[field.rawStart..<field.rawEnd]))
+            case .null: break
+            case .replaced:
+                scratch.replacement.withUnsafeBytes { tokenizer.dialect.appendField($0, forceQuotes: field.quoted, to: &rejects) }
+            }
+        }
+        if record.end > record.contentEnd {
+            rejects.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[record.contentEnd..<record.end]))
+        } else {
+            // The last record of the input, without a line end: the next reject must not join it.
+            rejects.append(tokenizer.dialect.terminator)
+        }
     }
 }
 

@@ -30,8 +30,14 @@ import MaskRules
 /// act on the whole value, so nothing inside them is looked at. `drop` of an array element
 /// removes the element. Commas are kept right whichever members go (first, middle, last, all).
 /// Values are decoded (escapes, `\uXXXX`, surrogate pairs) before detection and hashing, and a
-/// replacement is re-encoded as a JSON string (`JSONString.appendQuoted`). Keys are never masked.
-/// Empty strings stay empty, as in CSV.
+/// replacement is re-encoded as a JSON string (`JSONString.appendQuoted`). Empty strings stay
+/// empty, as in CSV.
+///
+/// Keys are scanned too, with every detector, whatever the field rules say (objects used as maps
+/// are keyed by emails and phone numbers: `{"scores":{"ann@example.com":5}}`): a detection in a
+/// key is replaced by its keyed hash (tokens when the rules hold no hash key), so distinct keys
+/// stay distinct. Paths are still resolved from the original key. The check runs once per
+/// distinct key and chunk.
 ///
 /// Lines holding only whitespace pass through unchanged and are not counted as records. A line
 /// that is not one complete JSON object or array (see `JSONScanner` for what is checked, and for
@@ -53,6 +59,8 @@ public struct JSONLChunkMasker: Sendable {
     let programs: [PolicyProgram]
     let kinds: [PolicyProgram.Kind]
     let matcher: FieldPathMatcher
+    /// What a key goes through: every detector, hashed replacements where a key is loaded.
+    let keyProgram: PolicyProgram
 
     public init(values: ValueMasker, maxRecordSize: Int, collectRejects: Bool) {
         self.values = values
@@ -64,6 +72,7 @@ public struct JSONLChunkMasker: Sendable {
         programs = policies.map(PolicyProgram.init)
         kinds = programs.map(\.kind)
         matcher = FieldPathMatcher(rules: rules)
+        keyProgram = PolicyProgram(.scan(detectors: Array(rules.detectors.indices), replacement: values.hasher == nil ? .token : .hash))
     }
 
     /// Masks every line of `chunk`, which starts at a line start and ends after a line feed
@@ -142,8 +151,11 @@ public struct JSONLChunkMasker: Sendable {
                 ChunkProblem(kind: kind, detail: detail, recordInChunk: recordIndex, offsetInChunk: lineStart))
             if collectRejects {
                 state.statistics.recordsRejected += 1
-                let line = UnsafeRawBufferPointer(rebasing: chunk[lineStart..<position])
-                values.scanRaw(line, scratch: scratch, into: &rejects)
+                // Escapes decoded first: `bob\u0040example.com` must not pass a scan in a reject
+                // when the same text is found in a valid line.
+                var decoded: [UInt8] = []
+                JSONString.decodeForScanning(UnsafeRawBufferPointer(rebasing: chunk[lineStart..<position]), into: &decoded)
+                decoded.withUnsafeBytes { values.scanRaw($0, scratch: scratch, into: &rejects) }
             }
         }
         state.skip(count, to: count)
@@ -177,6 +189,7 @@ struct LineMasker: ~Copyable {
     let values: ValueMasker
     let programs: [Unmanaged<PolicyProgram>]
     let kinds: [PolicyProgram.Kind]
+    let keyProgram: PolicyProgram
     let defaultSlot: Int32
     let chunk: UnsafeRawBufferPointer
     let scratch: MaskScratch
@@ -195,6 +208,7 @@ struct LineMasker: ~Copyable {
         values = masker.values
         programs = masker.programs.map { Unmanaged.passUnretained($0) }
         kinds = masker.kinds
+        keyProgram = masker.keyProgram
         defaultSlot = Int32(masker.programs.count - 1)
         self.chunk = chunk
         self.scratch = scratch
@@ -232,6 +246,10 @@ struct LineMasker: ~Copyable {
             statistics.detectorRejections[index] += line.detectorRejections[index]
             line.detectorRejections[index] = 0
         }
+        for index in line.detectorLimitHits.indices where line.detectorLimitHits[index] != 0 {
+            statistics.detectorLimitHits[index] += line.detectorLimitHits[index]
+            line.detectorLimitHits[index] = 0
+        }
         for index in line.fieldChanges.indices where line.fieldChanges[index] != 0 {
             statistics.fieldChanges[index] += line.fieldChanges[index]
             line.fieldChanges[index] = 0
@@ -243,6 +261,7 @@ struct LineMasker: ~Copyable {
         guard lineDirty else { return }
         for index in line.detectorMatches.indices { line.detectorMatches[index] = 0 }
         for index in line.detectorRejections.indices { line.detectorRejections[index] = 0 }
+        for index in line.detectorLimitHits.indices { line.detectorLimitHits[index] = 0 }
         for index in line.fieldChanges.indices { line.fieldChanges[index] = 0 }
         lineDirty = false
     }
@@ -284,6 +303,17 @@ struct LineMasker: ~Copyable {
                     node = keyBuffer.withUnsafeBytes { paths.child(of: frames[depth].node, key: $0) }
                 } else {
                     node = paths.child(of: frames[depth].node, key: content)
+                }
+                // A dropped member's key goes with it: nothing to write.
+                if paths.keyMayHoldData(node) && kinds[Int(paths.slot(of: node))] != .drop {
+                    let replaced = scanner.tokenHasEscapes
+                        ? keyBuffer.withUnsafeBytes { maskKey($0) } : maskKey(content)
+                    if replaced {
+                        skip(keyStart, to: scanner.tokenEnd)
+                        scratch.replacement.withUnsafeBytes { JSONString.appendQuoted($0, to: &output) }
+                    } else {
+                        paths.markKeyClean(node)
+                    }
                 }
                 frames[depth].memberNode = node
                 frames[depth].memberSlot = paths.slot(of: node)
@@ -368,6 +398,12 @@ struct LineMasker: ~Copyable {
         }
     }
 
+    /// Scans a decoded key with every detector; true when `scratch.replacement` replaces it.
+    mutating func maskKey(_ key: UnsafeRawBufferPointer) -> Bool {
+        lineDirty = true
+        return values.apply(keyProgram, to: key, scratch: scratch, statistics: &line) == .replaced
+    }
+
     /// Applies the slot's policy to a decoded value; true when `scratch.replacement` replaces it.
     @inline(__always)
     mutating func apply(_ slot: Int32, to value: UnsafeRawBufferPointer) -> Bool {
@@ -439,6 +475,8 @@ final class PathTable {
         var nextSibling: Int32 = -1
         var hint: Int32 = -1
         var elementChild: Int32 = -1
+        /// The key was scanned and nothing was found in it (checked once per node and chunk).
+        var keyClean = false
     }
 
     let matcher: FieldPathMatcher
@@ -470,6 +508,12 @@ final class PathTable {
 
     @inline(__always)
     func slot(of node: Int32) -> Int32 { nodes[Int(node)].slot }
+
+    /// Whether the node's key still needs a scan (not yet found clean in this chunk).
+    @inline(__always)
+    func keyMayHoldData(_ node: Int32) -> Bool { !nodes[Int(node)].keyClean }
+
+    func markKeyClean(_ node: Int32) { nodes[Int(node)].keyClean = true }
 
     private func append(_ node: Node) {
         if nodeCount == nodeCapacity {

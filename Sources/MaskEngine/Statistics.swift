@@ -10,12 +10,16 @@ public struct MaskStatistics: Sendable, Equatable, Codable {
     public var detectorMatches: [Int]
     /// Regex matches a validator declined, per detector.
     public var detectorRejections: [Int]
+    /// Values a detector's search gave up on (PCRE2 match or depth limit), per detector: each
+    /// was replaced whole by the detector's token, since nothing proved it clean.
+    public var detectorLimitHits: [Int]
     /// Values changed per input column / field rule.
     public var fieldChanges: [Int]
 
     public init(detectors: Int, fields: Int) {
         detectorMatches = Array(repeating: 0, count: detectors)
         detectorRejections = Array(repeating: 0, count: detectors)
+        detectorLimitHits = Array(repeating: 0, count: detectors)
         fieldChanges = Array(repeating: 0, count: fields)
     }
 
@@ -25,6 +29,7 @@ public struct MaskStatistics: Sendable, Equatable, Codable {
         recordsRejected += other.recordsRejected
         for index in detectorMatches.indices { detectorMatches[index] += other.detectorMatches[index] }
         for index in detectorRejections.indices { detectorRejections[index] += other.detectorRejections[index] }
+        for index in detectorLimitHits.indices { detectorLimitHits[index] += other.detectorLimitHits[index] }
         if fieldChanges.count < other.fieldChanges.count {
             fieldChanges += Array(repeating: 0, count: other.fieldChanges.count - fieldChanges.count)
         }

@@ -234,6 +234,7 @@ public struct ValueMasker: Sendable {
             {
                 return detector.normalizer
             }
+            _ = scratch.match.takeFailure()
         }
         return .trim
     }
@@ -252,9 +253,17 @@ public struct ValueMasker: Sendable {
             let detector = self.detectors[index]
             guard !usePrefilter || detector.prefilterPasses(value) else { continue }
             var offset = 0
-            while offset < value.count,
-                let range = detector.pattern.firstMatch(in: value, from: offset, scratch: scratch.match)
-            {
+            while offset < value.count {
+                guard let range = detector.pattern.firstMatch(in: value, from: offset, scratch: scratch.match) else {
+                    if scratch.match.takeFailure() != nil {
+                        // The search gave up (a pattern that backtracks catastrophically on this
+                        // value): fail closed, the whole value is this detector's finding.
+                        statistics.detectorLimitHits[index] += 1
+                        scratch.detections.removeAll { $0.detector == index }
+                        scratch.detections.append(Detection(range: 0..<value.count, detector: index))
+                    }
+                    break
+                }
                 let matched = UnsafeRawBufferPointer(rebasing: value[range])
                 if detector.validators.allSatisfy({ $0.accepts(matched) }) {
                     scratch.detections.append(Detection(range: range, detector: index))

@@ -16,12 +16,13 @@ public struct OversizedRecord: Error, Sendable {
 
 /// Cuts an input stream into chunks of about `targetSize` bytes that end at record boundaries.
 ///
-/// Runs on the single reader thread. The boundary search (`RecordFraming.lastBoundary`) looks
-/// only at quotes and line feeds, so it costs little next to the masking it feeds; a record is
-/// never split, and one larger than `maxRecordSize` stops the run instead of growing memory.
+/// Runs on the single reader thread. The boundary search (`RecordFramer`) looks only at quotes
+/// and line ends and never rescans a byte, so framing is linear in the input whatever the record
+/// size; the buffer grows geometrically while a record is longer than a chunk. A record is never
+/// split, and one larger than `maxRecordSize` stops the run instead of growing memory.
 public final class Chunker: @unchecked Sendable {
     private let source: any ByteSource
-    private let framing: RecordFraming
+    private var framer: RecordFramer
     private let targetSize: Int
     private let maxRecordSize: Int
     private var carry: [UInt8] = []
@@ -31,7 +32,7 @@ public final class Chunker: @unchecked Sendable {
 
     public init(source: any ByteSource, framing: RecordFraming, targetSize: Int, maxRecordSize: Int) {
         self.source = source
-        self.framing = framing
+        framer = RecordFramer(framing: framing, maxRecordSize: maxRecordSize)
         self.targetSize = max(targetSize, 1)
         self.maxRecordSize = maxRecordSize
     }
@@ -39,24 +40,54 @@ public final class Chunker: @unchecked Sendable {
     /// Input bytes consumed so far (decompressed).
     public var offset: Int { carryOffset }
 
-    /// Removes and returns the first `count` buffered bytes (used to take the header off).
-    public func takePrefix(upTo boundaryIn: ([UInt8]) -> Int?) throws -> [UInt8]? {
+    /// Frames the rest of the input differently (CSV line ends are known only once its first
+    /// bytes were read). Only before any chunk or record was taken.
+    public func reframe(_ framing: RecordFraming) {
+        framer = RecordFramer(framing: framing, maxRecordSize: maxRecordSize)
+    }
+
+    /// The buffered bytes, at least `minimum` of them unless the input ends first.
+    public func peek(minimum: Int) throws -> (bytes: [UInt8], endOfInput: Bool) {
+        try fill(minimum: minimum)
+        return (carry, endOfInput)
+    }
+
+    /// Removes and returns the first `count` buffered bytes, a UTF-8 byte order mark (JSONL).
+    public func takePrefix(count: Int) throws -> [UInt8] {
+        try fill(minimum: count)
+        let taken = min(count, carry.count)
+        let prefix = Array(carry[0..<taken])
+        carry.removeFirst(taken)
+        carryOffset += taken
+        return prefix
+    }
+
+    /// Removes and returns the first record (the CSV header), its line end included; `nil` for an
+    /// empty input. Skips `skip` bytes first (a byte order mark), which are returned with it.
+    public func takeFirstRecord(skipping skip: Int) throws -> [UInt8]? {
+        try fill(minimum: skip + 64 * 1024)
+        if carry.isEmpty && endOfInput { return nil }
+        var first = RecordFramer(framing: framer.framing, maxRecordSize: maxRecordSize, stopsAtFirstBoundary: true)
         while true {
-            if let boundary = boundaryIn(carry) {
-                let prefix = Array(carry[0..<boundary])
-                carry.removeFirst(boundary)
-                carryOffset += boundary
+            let boundary = carry.withUnsafeBytes { bytes -> Int? in
+                guard bytes.count > skip else { return nil }
+                return first.advance(over: UnsafeRawBufferPointer(rebasing: bytes[skip...]), endOfInput: endOfInput)
+            }
+            if let boundary {
+                let end = skip + boundary
+                let prefix = Array(carry[0..<end])
+                carry.removeFirst(end)
+                carryOffset += end
                 return prefix
             }
             if endOfInput {
-                if carry.isEmpty { return nil }
                 let prefix = carry
                 carryOffset += carry.count
                 carry = []
                 return prefix
             }
-            if carry.count > maxRecordSize { throw OversizedRecord(offset: carryOffset, limit: maxRecordSize) }
-            try fill(minimum: carry.count + 64 * 1024)
+            if carry.count - skip > maxRecordSize { throw OversizedRecord(offset: carryOffset, limit: maxRecordSize) }
+            try fill(minimum: max(carry.count * 2, carry.count + 64 * 1024))
         }
     }
 
@@ -67,7 +98,7 @@ public final class Chunker: @unchecked Sendable {
     }
 
     private func fill(minimum: Int) throws {
-        carry.reserveCapacity(minimum)
+        if carry.capacity < minimum { carry.reserveCapacity(max(minimum, carry.capacity * 2)) }
         while carry.count < minimum && !endOfInput {
             if try source.read(into: &carry, limit: minimum - carry.count) == 0 { endOfInput = true }
         }
@@ -81,10 +112,11 @@ public final class Chunker: @unchecked Sendable {
                 guard !carry.isEmpty else { return nil }
                 return emit(count: carry.count)
             }
-            let boundary = carry.withUnsafeBytes { framing.lastBoundary(in: $0) }
+            let boundary = carry.withUnsafeBytes { framer.advance(over: $0, endOfInput: false) }
             if let boundary { return emit(count: boundary) }
             if carry.count > maxRecordSize { throw OversizedRecord(offset: carryOffset, limit: maxRecordSize) }
-            try fill(minimum: carry.count + targetSize)
+            // A record longer than a chunk: grow geometrically (the framer resumes where it stopped).
+            try fill(minimum: carry.count + max(targetSize, carry.count))
         }
     }
 
@@ -98,12 +130,13 @@ public final class Chunker: @unchecked Sendable {
             // The chunk keeps the buffer it was read into (truncated in place); only the tail,
             // a partial record, is copied. Copying the chunk out cost a memcpy and fresh pages.
             var rest: [UInt8] = []
-            rest.reserveCapacity(targetSize + 64 * 1024)
+            rest.reserveCapacity(max(targetSize + 64 * 1024, carry.count - count))
             rest.append(contentsOf: carry[count...])
             bytes = carry
             carry = rest
             bytes.removeSubrange(count...)
         }
+        framer.dropFirst(count)
         let chunk = Chunk(sequence: sequence, offset: carryOffset, bytes: bytes)
         sequence += 1
         carryOffset += count

@@ -12,6 +12,8 @@ public struct Manifest: Codable, Sendable {
         public var id: String
         public var matches: Int
         public var validatorRejections: Int
+        /// Values the detector's search gave up on (PCRE2 match limit), replaced whole.
+        public var matchLimitHits: Int = 0
     }
 
     public struct FieldCounts: Codable, Sendable {

@@ -138,14 +138,14 @@ public struct MaskJob {
         }
         let inputName = source.name
         let chunker = Chunker(
-            source: source, framing: options.format == .csv ? .csv : .lines,
+            source: source, framing: options.format == .csv ? .csv(options.dialect) : .lines,
             targetSize: options.chunkSize, maxRecordSize: options.maxRecordSize)
         let values = ValueMasker(rules: rules, hasher: hasher)
         var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
 
         // The header is read before any worker starts: the plan (which column gets which policy)
         // depends on it, and a rules file naming a missing column must fail before output exists.
-        let prepared: (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy])
+        let prepared: (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy], dialect: CSVDialect)
         do {
             prepared = try prepare(chunker: chunker, values: values, inputName: inputName)
         } catch let error as OversizedRecord {
@@ -154,8 +154,8 @@ public struct MaskJob {
             throw JobFailure.io(error.description)
         }
         statistics.fieldChanges = Array(repeating: 0, count: prepared.policies.count)
-        let verifier = try options.verifyRules.map { try makeVerifier(rules: $0.forVerification, maskedHeader: prepared.header) }
-        let verifyOnlyMasker = options.verifyOnly ? try makeVerifier(rules: rules, maskedHeader: prepared.header) : nil
+        let verifier = try options.verifyRules.map { try makeVerifier(rules: $0.forVerification, maskedHeader: prepared.header, dialect: prepared.dialect) }
+        let verifyOnlyMasker = options.verifyOnly ? try makeVerifier(rules: rules, maskedHeader: prepared.header, dialect: prepared.dialect) : nil
 
         let headerOutput = options.compress ? Self.compressed(prepared.header, level: options.level) : prepared.header
         let sink: OutputSink
@@ -252,6 +252,9 @@ public struct MaskJob {
         }
         progress?.finish()
         if warnings > 10 { options.log("warning: \(warnings - 10) more malformed records written to \(options.rejectsPath!)") }
+        for (index, hits) in statistics.detectorLimitHits.enumerated() where hits > 0 {
+            options.log("warning: detector '\(rules.detectors[index].id)' hit PCRE2's match limit on \(hits) value(s); each was replaced whole by its token (simplify the pattern)")
+        }
 
         let parts: [PartInfo]
         do {
@@ -270,7 +273,8 @@ public struct MaskJob {
             outputBytes: parts.reduce(0) { $0 + $1.bytes }, parts: parts,
             rules: .init(path: rules.path, fingerprint: rules.fingerprint), keyID: hasher?.keyID,
             detectors: rules.detectors.indices.map {
-                .init(id: rules.detectors[$0].id, matches: statistics.detectorMatches[$0], validatorRejections: statistics.detectorRejections[$0])
+                .init(id: rules.detectors[$0].id, matches: statistics.detectorMatches[$0], validatorRejections: statistics.detectorRejections[$0],
+                      matchLimitHits: statistics.detectorLimitHits[$0])
             },
             fields: prepared.fieldNames.indices.map {
                 .init(name: prepared.fieldNames[$0], policy: prepared.policies[$0].name, changed: statistics.fieldChanges[$0])
@@ -293,7 +297,7 @@ public struct MaskJob {
 
     /// Reads the header (CSV) and builds the format's masker.
     private func prepare(chunker: Chunker, values: ValueMasker, inputName: String) throws
-        -> (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy])
+        -> (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy], dialect: CSVDialect)
     {
         switch options.format {
         case .jsonl:
@@ -301,72 +305,92 @@ public struct MaskJob {
             // a header (it starts every output part and the rejects file) instead of failing the
             // first record.
             let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
-            let first = try chunker.takePrefix { buffer -> Int? in buffer.count >= 3 ? (buffer.starts(with: bom) ? 3 : 0) : nil }
             var header: [UInt8] = []
-            if let first {
-                if first == bom { header = bom } else if !first.isEmpty { chunker.pushBack(first) }
-            }
+            if try chunker.peek(minimum: 3).bytes.starts(with: bom) { header = try chunker.takePrefix(count: 3) }
             // Field rules are paths that need not occur in every record: no unknown-field check.
             let masker = JSONLChunkMasker(values: values, maxRecordSize: options.maxRecordSize, collectRejects: options.rejectsPath != nil)
-            return (masker, header, masker.fieldNames, masker.policies)
+            return (masker, header, masker.fieldNames, masker.policies, options.dialect)
         case .csv:
-            let tokenizer = CSVTokenizer(dialect: options.dialect)
-            var fields: [CSVField] = []
-            var spanOfFirst: CSVRecordSpan?
+            let dialect = try Self.sniffDialect(options.dialect, chunker: chunker)
+            let tokenizer = CSVTokenizer(dialect: dialect, maxRecordSize: options.maxRecordSize)
+            let bomLength = try chunker.peek(minimum: 3).bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
             // The first record: the header, or (with --no-header) the record that fixes the column count.
-            let first = try chunker.takePrefix { buffer -> Int? in
-                buffer.withUnsafeBytes { bytes -> Int? in
-                    guard let boundary = RecordFraming.csv.lastBoundary(in: bytes) else { return nil }
-                    let bom = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-                    let span = tokenizer.nextRecord(in: UnsafeRawBufferPointer(rebasing: bytes[0..<boundary]), from: bom, fields: &fields)
-                    spanOfFirst = span
-                    return span.end
-                }
+            guard let first = try chunker.takeFirstRecord(skipping: bomLength), first.count > bomLength || dialect.hasHeader else {
+                throw JobFailure.data(DataError(kind: .wrongFieldCount, detail: "the input is empty; expected a header", input: inputName, record: 0, byteOffset: 0))
             }
-            guard let first else { throw JobFailure.data(DataError(kind: .wrongFieldCount, detail: "the input is empty; expected a header", input: inputName, record: 0, byteOffset: 0)) }
-            let bomLength = first.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-            let span: CSVRecordSpan
-            if let spanOfFirst {
-                span = spanOfFirst
-            } else {
-                // Input without a record terminator at all: one record, read whole.
-                span = first.withUnsafeBytes { tokenizer.nextRecord(in: $0, from: bomLength, fields: &fields) }
-            }
+            var fields: [CSVField] = []
+            let span = first.withUnsafeBytes { tokenizer.nextRecord(in: $0, from: bomLength, fields: &fields) }
             if let problem = span.problem {
-                throw JobFailure.data(DataError(kind: problem, detail: options.dialect.hasHeader ? "in the header" : "", input: inputName, record: options.dialect.hasHeader ? 0 : 1, byteOffset: 0))
+                throw JobFailure.data(DataError(kind: problem, detail: dialect.hasHeader ? "in the header" : "", input: inputName, record: dialect.hasHeader ? 0 : 1, byteOffset: 0))
             }
             var scratch: [UInt8] = []
             let names: [String]
-            if options.dialect.hasHeader {
+            if dialect.hasHeader {
                 names = first.withUnsafeBytes { bytes in
                     fields.map { field in tokenizer.withDecodedValue(of: field, in: bytes, scratch: &scratch) { String(decoding: $0, as: UTF8.self) } }
                 }
+                try refuseDataAsHeader(names, values: values, inputName: inputName)
             } else {
                 names = fields.indices.map { String($0 + 1) }
             }
             let plan: CSVColumnPlan
             do { plan = try CSVColumnPlan(names: names, rules: rules, requireExactFields: options.requireExactFields) } catch let error as PlanError { throw JobFailure.usage(error.description) }
-            let masker = CSVChunkMasker(plan: plan, values: values, dialect: options.dialect, maxRecordSize: options.maxRecordSize,
+            let masker = CSVChunkMasker(plan: plan, values: values, dialect: dialect, maxRecordSize: options.maxRecordSize,
                                         collectRejects: options.rejectsPath != nil)
             var header: [UInt8] = Array(first[0..<bomLength])
-            if options.dialect.hasHeader {
-                first.withUnsafeBytes { header += plan.maskedHeader($0, record: span, fields: fields, delimiter: options.dialect.delimiter) }
+            if dialect.hasHeader {
+                first.withUnsafeBytes { header += plan.maskedHeader($0, record: span, fields: fields, delimiter: dialect.delimiter) }
             } else {
                 // Without a header the first record is data: put it back in front of the stream.
                 chunker.pushBack(Array(first[bomLength...]))
             }
-            return (masker, header, names, plan.policies)
+            return (masker, header, names, plan.policies, dialect)
+        }
+    }
+
+    /// `dialect` with the input's line end, read from its first bytes (see `sniffTerminator`),
+    /// and the chunker set to frame by it.
+    static func sniffDialect(_ dialect: CSVDialect, chunker: Chunker) throws -> CSVDialect {
+        var sniffed = dialect
+        var wanted = 64 * 1024
+        while true {
+            let (bytes, ended) = try chunker.peek(minimum: wanted)
+            if let terminator = bytes.withUnsafeBytes({ dialect.sniffTerminator($0, endOfInput: ended || bytes.count >= 1 << 20) }) {
+                sniffed.terminator = terminator
+                break
+            }
+            wanted = bytes.count * 2
+        }
+        chunker.reframe(.csv(sniffed))
+        return sniffed
+    }
+
+    /// A header is published in every part, in the manifest and in the summary: one whose names
+    /// hold what a detector finds is a data row (`--no-header` forgotten, or the first line end
+    /// lost) and must not go out as field names.
+    private func refuseDataAsHeader(_ names: [String], values: ValueMasker, inputName: String) throws {
+        let scratch = MaskScratch()
+        var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
+        let all = Array(rules.detectors.indices)
+        for (index, name) in names.enumerated() {
+            Array(name.utf8).withUnsafeBytes { values.detect(in: $0, detectors: all, scratch: scratch, statistics: &statistics) }
+            if let detection = scratch.detections.first {
+                throw JobFailure.data(DataError(
+                    kind: .headerLooksLikeData,
+                    detail: "field \(index + 1) holds what detector '\(rules.detectors[detection.detector].id)' finds; pass --no-header if the input has no header",
+                    input: inputName, record: 0, byteOffset: 0))
+            }
         }
     }
 
     /// A masker that rescans masked output and reports what it finds.
-    private func makeVerifier(rules verification: CompiledRules, maskedHeader: [UInt8]) throws -> any ChunkMasking {
+    private func makeVerifier(rules verification: CompiledRules, maskedHeader: [UInt8], dialect: CSVDialect) throws -> any ChunkMasking {
         let values = ValueMasker(rules: verification, hasher: nil)
         switch options.format {
         case .csv:
             let names: [String]
-            if options.dialect.hasHeader {
-                names = maskedHeader.withUnsafeBytes { CSVHeader(parsing: $0, dialect: options.dialect).names }
+            if dialect.hasHeader {
+                names = maskedHeader.withUnsafeBytes { CSVHeader(parsing: $0, dialect: dialect).names }
             } else {
                 names = []
             }
@@ -376,7 +400,7 @@ public struct MaskJob {
             } catch let error as PlanError {
                 throw JobFailure.usage(error.description)
             }
-            return CSVVerifier(plan: plan, values: values, dialect: options.dialect, maxRecordSize: options.maxRecordSize)
+            return CSVVerifier(plan: plan, values: values, dialect: dialect, maxRecordSize: options.maxRecordSize)
         case .jsonl:
             return JSONLVerifier(values: values, maxRecordSize: options.maxRecordSize)
         }

@@ -17,7 +17,7 @@ struct CSVVerifier: ChunkMasking {
         var statistics = MaskStatistics(detectors: values.rules.detectors.count, fields: 0)
         var findings: [Finding] = []
         var problems: [ChunkProblem] = []
-        let tokenizer = CSVTokenizer(dialect: dialect)
+        let tokenizer = CSVTokenizer(dialect: dialect, maxRecordSize: maxRecordSize)
         let detectors = Array(values.rules.detectors.indices)
         var decoded: [UInt8] = []
         var position = 0
@@ -89,6 +89,11 @@ struct JSONLVerifier: ChunkMasking {
                     decoded.removeAll(keepingCapacity: true)
                     JSONString.decode(content(), into: &decoded)
                     pendingKey = String(decoding: decoded, as: UTF8.self)
+                    // Keys are data too (objects used as maps): a finding names the container.
+                    decoded.withUnsafeBytes { values.detect(in: $0, detectors: detectors, scratch: scratch, statistics: &statistics) }
+                    for detection in scratch.detections {
+                        findings.append(Finding(recordInChunk: record, offsetInChunk: lineStart, field: name(nil) + " (a key)", detector: detection.detector))
+                    }
                 case .string:
                     decoded.removeAll(keepingCapacity: true)
                     JSONString.decode(content(), into: &decoded)

@@ -106,7 +106,10 @@ public final class CompiledPattern: @unchecked Sendable {
             } else {
                 result = pcre2_match_8(code, pointer, subject.count, offset, 0, scratch.matchData, nil)
             }
-            guard result > 0 else { return nil }
+            guard result > 0 else {
+                if result != PCRE2_ERROR_NOMATCH { scratch.failure = result }
+                return nil
+            }
             let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
             let lower = ovector[0]
             let upper = ovector[1]
@@ -132,7 +135,11 @@ public final class CompiledPattern: @unchecked Sendable {
             guard previous & StartFilter.singleBit == 0
                 && ((beforePrevious & StartFilter.firstClassBits) << 1) & previous & StartFilter.secondClassBits == 0
             else { return nil }
-            guard pcre2_jit_match_8(anchored, pointer, count, position, 0, scratch.matchData, nil) > 0 else { return nil }
+            let result = pcre2_jit_match_8(anchored, pointer, count, position, 0, scratch.matchData, nil)
+            guard result > 0 else {
+                if result != PCRE2_ERROR_NOMATCH { scratch.failure = result }
+                return nil
+            }
             let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
             return ovector[1] > ovector[0] ? ovector[0]..<ovector[1] : nil
         }
@@ -170,6 +177,18 @@ public final class CompiledPattern: @unchecked Sendable {
 public final class MatchScratch {
     fileprivate let matchData: OpaquePointer
     fileprivate let emptySubject: UnsafeMutablePointer<UInt8>
+    /// The PCRE2 error of the last search that gave up (match, depth or heap limit, JIT stack):
+    /// a search that gave up proved nothing, so callers must not read it as "no match".
+    /// Zero when none; cleared by `takeFailure`.
+    public fileprivate(set) var failure: Int32 = 0
+
+    /// The failure since the last call, if any, and clears it.
+    @inline(__always)
+    public func takeFailure() -> Int32? {
+        guard failure != 0 else { return nil }
+        defer { failure = 0 }
+        return failure
+    }
 
     public init(capacity: Int = 32) {
         matchData = pcre2_match_data_create_8(UInt32(capacity), nil)
