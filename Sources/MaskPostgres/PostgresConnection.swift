@@ -39,7 +39,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 public enum ConnectionString {
     /// The string with its password replaced by `***`, safe for logs, errors and manifests.
     public static func redacted(_ text: String) -> String {
-        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"),
+        // Any scheme, not only postgresql://: a mistyped one (mysql://u:pw@h) is still echoed back.
+        if text.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*://"#, options: .regularExpression) != nil,
             let schemeEnd = text.range(of: "://"),
             let at = text[schemeEnd.upperBound...].firstIndex(of: "@")
         {
@@ -57,6 +58,44 @@ public enum ConnectionString {
 
     static func redactQueryPassword(_ text: String) -> String {
         text.replacingOccurrences(of: #"([?&]password=)[^&]*"#, with: "$1***", options: .regularExpression)
+    }
+
+    /// Why libpq would refuse `text` before reaching any server (unknown scheme, unparsable,
+    /// a port that is not a number from 1 to 65535, more ports than hosts), or nil. These are the
+    /// user's to fix (exit 2), unlike a refused connection. Never contains the password.
+    public static func problem(in text: String) -> String? {
+        if let scheme = text.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*://"#, options: .regularExpression) {
+            let name = text[scheme].dropLast(3)
+            if name != "postgresql" && name != "postgres" {
+                return "unknown scheme '\(name)://' (expected postgresql://, postgres:// or key=value conninfo)"
+            }
+        }
+        var parseError: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(text, &parseError) else {
+            let message = parseError.map { String(cString: $0) } ?? "unparsable"
+            if let parseError { PQfreemem(parseError) }
+            // libpq quotes the whole string back: keep only its reason.
+            return message.replacingOccurrences(of: text, with: "…")
+        }
+        defer { PQconninfoFree(options) }
+        var values: [String: String] = [:]
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { values[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        guard let ports = values["port"] else { return nil }
+        let list = ports.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        for port in list where !port.isEmpty {
+            guard let number = Int(port), (1...65535).contains(number) else {
+                return "invalid port \"\(port)\": a port is a number from 1 to 65535"
+            }
+        }
+        let hosts = (values["host"] ?? values["hostaddr"] ?? "").split(separator: ",", omittingEmptySubsequences: false).count
+        if list.count > 1 && list.count != max(hosts, 1) {
+            return "\(list.count) ports for \(max(hosts, 1)) host(s): give one port, or one per host"
+        }
+        return nil
     }
 
     /// The password in `text`, if any, so messages can be scrubbed of it.
@@ -87,13 +126,8 @@ public final class PostgresConnection: @unchecked Sendable {
     public init(url: String) throws {
         password = ConnectionString.password(in: url)
         redactedURL = ConnectionString.redacted(url)
-        var parseError: UnsafeMutablePointer<CChar>?
-        if let options = PQconninfoParse(url, &parseError) {
-            PQconninfoFree(options)
-        } else {
-            let message = parseError.map { String(cString: $0) } ?? "unparsable"
-            if let parseError { PQfreemem(parseError) }
-            throw PostgresError(kind: .badURL, message: Self.scrub(message, password: password) + " (\(redactedURL))", sqlState: nil)
+        if let problem = ConnectionString.problem(in: url) {
+            throw PostgresError(kind: .badURL, message: Self.scrub(problem, password: password) + " (\(redactedURL))", sqlState: nil)
         }
         guard let connection = PQconnectdb(url) else {
             throw PostgresError(kind: .connection, message: "out of memory", sqlState: nil)
