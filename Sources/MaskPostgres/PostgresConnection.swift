@@ -154,9 +154,27 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     func error(from result: OpaquePointer?) -> PostgresError {
-        let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
-        let raw = result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) } ?? ""
-        let message = Self.scrub(raw.isEmpty ? String(cString: PQerrorMessage(connection)) : raw, password: password)
+        func field(_ code: Character) -> String? {
+            guard let result, let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            let text = String(cString: value)
+            return text.isEmpty ? nil : text
+        }
+        let state = field("C")
+        // The server's own words: primary message, then detail, hint and position when it gives them.
+        var raw: String
+        if let primary = field("M") {
+            raw = primary
+            if let detail = field("D") { raw += "; detail: \(detail)" }
+            if let hint = field("H") { raw += "; hint: \(hint)" }
+            if let position = field("P") { raw += " (at character \(position))" }
+        } else {
+            raw = result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) } ?? ""
+            if raw.isEmpty { raw = String(cString: PQerrorMessage(connection)) }
+            if raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                raw = "no message from the server (result \(String(cString: PQresStatus(PQresultStatus(result)))))"
+            }
+        }
+        let message = Self.scrub(raw, password: password)
         let kind: PostgresError.Kind
         if PQstatus(connection) != CONNECTION_OK {
             kind = .connectionLost
@@ -197,11 +215,34 @@ public final class PostgresConnection: @unchecked Sendable {
         return rows
     }
 
+    /// Parses and analyses `sql` as the unnamed prepared statement, without running it, and
+    /// returns how many columns its result has (0 for a statement that returns no rows).
+    ///
+    /// Goes through the extended protocol (Parse, then Describe), where the server accepts exactly
+    /// one statement: text holding several is refused ("cannot insert multiple commands into a
+    /// prepared statement").
+    /// - Throws: `PostgresError` with the server's message (syntax error, missing table, ...).
+    public func describeStatement(_ sql: String) throws -> Int {
+        let prepared = PQprepare(connection, "", sql, 0, nil)
+        defer { PQclear(prepared) }
+        guard PQresultStatus(prepared) == PGRES_COMMAND_OK else { throw error(from: prepared) }
+        let described = PQdescribePrepared(connection, "")
+        defer { PQclear(described) }
+        guard PQresultStatus(described) == PGRES_COMMAND_OK else { throw error(from: described) }
+        return Int(PQnfields(described))
+    }
+
     /// Starts `COPY (...) TO STDOUT` and returns a stream of its bytes.
+    ///
+    /// Sent through the extended protocol (`PQexecParams`), which runs exactly one statement:
+    /// unlike `PQexec`, text holding several statements is refused by the server, not run.
     public func copyOut(_ copySQL: String) throws -> CopyOutStream {
-        let result = PQexec(connection, copySQL)
+        let result = PQexecParams(connection, copySQL, 0, nil, nil, nil, nil, 0)
         defer { PQclear(result) }
-        guard PQresultStatus(result) == PGRES_COPY_OUT else { throw error(from: result) }
+        guard PQresultStatus(result) == PGRES_COPY_OUT else {
+            if PQresultStatus(result) == PGRES_FATAL_ERROR || PQresultStatus(result) == PGRES_NONFATAL_ERROR { throw error(from: result) }
+            throw PostgresError(kind: .query, message: "the statement did not start a COPY TO STDOUT (result \(String(cString: PQresStatus(PQresultStatus(result)))))", sqlState: nil)
+        }
         return CopyOutStream(connection: self)
     }
 
