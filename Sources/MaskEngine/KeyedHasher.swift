@@ -48,10 +48,16 @@ public struct KeyedHasher: Sendable {
     }
 
     /// Reads the key named by the rules (`env:VAR` or `file:PATH`).
-    /// - Throws: `KeyError` when it is missing, unreadable or shorter than 16 bytes.
+    ///
+    /// A `file:` key loses one trailing line end (LF or CRLF), and only that; an `env:` key is
+    /// used as it is. What remains must have at least 16 bytes, at least 16 of them not ASCII
+    /// whitespace, and not be one byte repeated.
+    /// - Throws: `KeyError` when it is missing, unreadable or too weak (never with key material).
     public static func load(settings: HashSettings, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeyedHasher {
         guard let source = settings.key else { throw KeyError(description: "the rules use hash but name no key") }
         var bytes: [UInt8]
+        var trimmed = ""
+        var isFile = false
         switch source {
         case .environment(let name):
             guard let value = environment[name], !value.isEmpty else {
@@ -63,12 +69,41 @@ public struct KeyedHasher: Sendable {
                 throw KeyError(description: "cannot read the key file \(path) (hash.key)")
             }
             bytes = Array(data)
-            while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+            isFile = true
+            if bytes.last == 0x0A {
+                bytes.removeLast()
+                trimmed = " after trimming its trailing newline (LF)"
+                if bytes.last == 0x0D {
+                    bytes.removeLast()
+                    trimmed = " after trimming its trailing newline (CRLF)"
+                }
+            }
         }
-        guard bytes.count >= 16 else {
-            throw KeyError(description: "the HMAC key from \(source) is shorter than 16 bytes")
+        if let problem = weakness(of: bytes, trimmed: trimmed, isFile: isFile) {
+            throw KeyError(description: "the HMAC key from \(source) is refused: \(problem)")
         }
         return KeyedHasher(key: SymmetricKey(data: bytes), settings: settings)
+    }
+
+    /// Why `key` is too weak to use, or nil. Never quotes the key.
+    static func weakness(of key: [UInt8], trimmed: String, isFile: Bool) -> String? {
+        let minimum = 16
+        if key.count < minimum {
+            return "it has \(key.count) bytes\(trimmed); at least \(minimum) are required"
+        }
+        if isFile, let last = key.last, last == 0x0A || last == 0x0D {
+            // Only one line end is trimmed; a second one would silently become part of the key.
+            return "it still ends with a line break\(trimmed); only one trailing newline is trimmed, remove the others"
+        }
+        // ASCII whitespace: space, tab, LF, VT, FF, CR.
+        let solid = key.filter { !($0 == 0x20 || (0x09...0x0D).contains($0)) }.count
+        if solid < minimum {
+            return "it has \(solid) bytes that are not whitespace\(trimmed); at least \(minimum) are required"
+        }
+        if key.allSatisfy({ $0 == key[0] }) {
+            return "it is one byte repeated \(key.count) times"
+        }
+        return nil
     }
 
     // Instance copies of the alphabets: a `static let` is a lazy global, and its `swift_once`

@@ -120,7 +120,14 @@ public struct ExtractJob {
                 tableOptions.format = .csv
                 tableOptions.dialect = .init(delimiter: UInt8(ascii: ","), hasHeader: true)
                 if case .schema = selection { tableOptions.requireExactFields = false }
-                let stream = try connection.copyOut(copySQL)
+                let stream: CopyOutStream
+                do {
+                    stream = try connection.copyOut(copySQL)
+                } catch let error as PostgresError where error.sqlState == "25006" {
+                    guard case .query = selection else { throw error }
+                    // read_only_sql_transaction: the query tried to write (DELETE … RETURNING, a writing CTE).
+                    throw JobFailure.usage("--query must only read (the extract runs READ ONLY): PostgreSQL: \(error.message)")
+                }
                 let result = try MaskJob(rules: rules, hasher: hasher, options: tableOptions).run(source: CopySource(name: label, stream: stream))
                 results.append(TableResult(
                     name: label, folder: folder, records: result.manifest.recordsOut,
@@ -134,6 +141,39 @@ public struct ExtractJob {
         }
     }
 
+    /// The COPY statement for `--query`, after proving that it cannot be anything but
+    /// `COPY (<the user's one statement>) TO STDOUT WITH (FORMAT csv, HEADER)`.
+    ///
+    /// 1. Trailing semicolons and whitespace are removed (`SELECT 1;` is accepted); a NUL byte or
+    ///    nothing left is refused.
+    /// 2. The query alone is prepared (Parse + Describe, the extended protocol): the server accepts
+    ///    exactly one statement there and analyses it without running it; it must return columns.
+    ///    A statement that parses alone has balanced parentheses and ends outside any string,
+    ///    quoted identifier or comment, so spliced between `COPY (` and a newline + `) TO STDOUT …`
+    ///    the `)` after it closes the COPY's `(`: the target and options are ours. (The newline
+    ///    ends a trailing `--` comment, which would otherwise swallow them.)
+    /// 3. The COPY itself goes through the extended protocol too, which refuses several
+    ///    statements, and it must answer with COPY OUT; the transaction is READ ONLY throughout.
+    ///
+    /// - Throws: `JobFailure.usage` (exit 2) when the query is refused or the server reports a
+    ///   syntax error; other server errors (missing table, permission denied) as `PostgresError`.
+    static func queryCopy(_ sql: String, _ connection: PostgresConnection) throws -> String {
+        var text = Substring(sql)
+        while let last = text.last, last == ";" || last.isWhitespace { text.removeLast() }
+        if text.utf8.contains(0) { throw JobFailure.usage("--query contains a NUL byte") }
+        if text.allSatisfy(\.isWhitespace) { throw JobFailure.usage("--query is empty") }
+        let columns: Int
+        do {
+            columns = try connection.describeStatement(String(text))
+        } catch let error as PostgresError where error.sqlState == "42601" {
+            throw JobFailure.usage("--query must be exactly one SELECT (or VALUES, TABLE, WITH … SELECT) statement: PostgreSQL: \(error.message)")
+        }
+        guard columns > 0 else {
+            throw JobFailure.usage("--query must be one statement that returns rows (SELECT, VALUES, TABLE, WITH … SELECT); this one returns none")
+        }
+        return "COPY (\n\(text)\n) TO STDOUT WITH (FORMAT csv, HEADER)"
+    }
+
     /// (output folder, COPY statement, name for messages) for each table to extract.
     private func plannedCopies(_ connection: PostgresConnection) throws -> [(String, String, String)] {
         func copy(_ source: String) -> String { "COPY (\(source)) TO STDOUT WITH (FORMAT csv, HEADER)" }
@@ -143,7 +183,7 @@ public struct ExtractJob {
         }
         switch selection {
         case .query(let sql):
-            return [("query", copy(sql), "query")]
+            return [("query", try Self.queryCopy(sql, connection), "query")]
         case .table(let name):
             let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
             let (schema, table) = parts.count == 2 ? (parts[0], parts[1]) : ("public", parts[0])

@@ -39,7 +39,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 public enum ConnectionString {
     /// The string with its password replaced by `***`, safe for logs, errors and manifests.
     public static func redacted(_ text: String) -> String {
-        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://"),
+        // Any scheme, not only postgresql://: a mistyped one (mysql://u:pw@h) is still echoed back.
+        if text.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*://"#, options: .regularExpression) != nil,
             let schemeEnd = text.range(of: "://"),
             let at = text[schemeEnd.upperBound...].firstIndex(of: "@")
         {
@@ -57,6 +58,44 @@ public enum ConnectionString {
 
     static func redactQueryPassword(_ text: String) -> String {
         text.replacingOccurrences(of: #"([?&]password=)[^&]*"#, with: "$1***", options: .regularExpression)
+    }
+
+    /// Why libpq would refuse `text` before reaching any server (unknown scheme, unparsable,
+    /// a port that is not a number from 1 to 65535, more ports than hosts), or nil. These are the
+    /// user's to fix (exit 2), unlike a refused connection. Never contains the password.
+    public static func problem(in text: String) -> String? {
+        if let scheme = text.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*://"#, options: .regularExpression) {
+            let name = text[scheme].dropLast(3)
+            if name != "postgresql" && name != "postgres" {
+                return "unknown scheme '\(name)://' (expected postgresql://, postgres:// or key=value conninfo)"
+            }
+        }
+        var parseError: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(text, &parseError) else {
+            let message = parseError.map { String(cString: $0) } ?? "unparsable"
+            if let parseError { PQfreemem(parseError) }
+            // libpq quotes the whole string back: keep only its reason.
+            return message.replacingOccurrences(of: text, with: "…")
+        }
+        defer { PQconninfoFree(options) }
+        var values: [String: String] = [:]
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { values[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        guard let ports = values["port"] else { return nil }
+        let list = ports.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        for port in list where !port.isEmpty {
+            guard let number = Int(port), (1...65535).contains(number) else {
+                return "invalid port \"\(port)\": a port is a number from 1 to 65535"
+            }
+        }
+        let hosts = (values["host"] ?? values["hostaddr"] ?? "").split(separator: ",", omittingEmptySubsequences: false).count
+        if list.count > 1 && list.count != max(hosts, 1) {
+            return "\(list.count) ports for \(max(hosts, 1)) host(s): give one port, or one per host"
+        }
+        return nil
     }
 
     /// The password in `text`, if any, so messages can be scrubbed of it.
@@ -87,13 +126,8 @@ public final class PostgresConnection: @unchecked Sendable {
     public init(url: String) throws {
         password = ConnectionString.password(in: url)
         redactedURL = ConnectionString.redacted(url)
-        var parseError: UnsafeMutablePointer<CChar>?
-        if let options = PQconninfoParse(url, &parseError) {
-            PQconninfoFree(options)
-        } else {
-            let message = parseError.map { String(cString: $0) } ?? "unparsable"
-            if let parseError { PQfreemem(parseError) }
-            throw PostgresError(kind: .badURL, message: Self.scrub(message, password: password) + " (\(redactedURL))", sqlState: nil)
+        if let problem = ConnectionString.problem(in: url) {
+            throw PostgresError(kind: .badURL, message: Self.scrub(problem, password: password) + " (\(redactedURL))", sqlState: nil)
         }
         guard let connection = PQconnectdb(url) else {
             throw PostgresError(kind: .connection, message: "out of memory", sqlState: nil)
@@ -120,9 +154,27 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     func error(from result: OpaquePointer?) -> PostgresError {
-        let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
-        let raw = result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) } ?? ""
-        let message = Self.scrub(raw.isEmpty ? String(cString: PQerrorMessage(connection)) : raw, password: password)
+        func field(_ code: Character) -> String? {
+            guard let result, let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            let text = String(cString: value)
+            return text.isEmpty ? nil : text
+        }
+        let state = field("C")
+        // The server's own words: primary message, then detail, hint and position when it gives them.
+        var raw: String
+        if let primary = field("M") {
+            raw = primary
+            if let detail = field("D") { raw += "; detail: \(detail)" }
+            if let hint = field("H") { raw += "; hint: \(hint)" }
+            if let position = field("P") { raw += " (at character \(position))" }
+        } else {
+            raw = result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) } ?? ""
+            if raw.isEmpty { raw = String(cString: PQerrorMessage(connection)) }
+            if raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                raw = "no message from the server (result \(String(cString: PQresStatus(PQresultStatus(result)))))"
+            }
+        }
+        let message = Self.scrub(raw, password: password)
         let kind: PostgresError.Kind
         if PQstatus(connection) != CONNECTION_OK {
             kind = .connectionLost
@@ -163,11 +215,34 @@ public final class PostgresConnection: @unchecked Sendable {
         return rows
     }
 
+    /// Parses and analyses `sql` as the unnamed prepared statement, without running it, and
+    /// returns how many columns its result has (0 for a statement that returns no rows).
+    ///
+    /// Goes through the extended protocol (Parse, then Describe), where the server accepts exactly
+    /// one statement: text holding several is refused ("cannot insert multiple commands into a
+    /// prepared statement").
+    /// - Throws: `PostgresError` with the server's message (syntax error, missing table, ...).
+    public func describeStatement(_ sql: String) throws -> Int {
+        let prepared = PQprepare(connection, "", sql, 0, nil)
+        defer { PQclear(prepared) }
+        guard PQresultStatus(prepared) == PGRES_COMMAND_OK else { throw error(from: prepared) }
+        let described = PQdescribePrepared(connection, "")
+        defer { PQclear(described) }
+        guard PQresultStatus(described) == PGRES_COMMAND_OK else { throw error(from: described) }
+        return Int(PQnfields(described))
+    }
+
     /// Starts `COPY (...) TO STDOUT` and returns a stream of its bytes.
+    ///
+    /// Sent through the extended protocol (`PQexecParams`), which runs exactly one statement:
+    /// unlike `PQexec`, text holding several statements is refused by the server, not run.
     public func copyOut(_ copySQL: String) throws -> CopyOutStream {
-        let result = PQexec(connection, copySQL)
+        let result = PQexecParams(connection, copySQL, 0, nil, nil, nil, nil, 0)
         defer { PQclear(result) }
-        guard PQresultStatus(result) == PGRES_COPY_OUT else { throw error(from: result) }
+        guard PQresultStatus(result) == PGRES_COPY_OUT else {
+            if PQresultStatus(result) == PGRES_FATAL_ERROR || PQresultStatus(result) == PGRES_NONFATAL_ERROR { throw error(from: result) }
+            throw PostgresError(kind: .query, message: "the statement did not start a COPY TO STDOUT (result \(String(cString: PQresStatus(PQresultStatus(result)))))", sqlState: nil)
+        }
         return CopyOutStream(connection: self)
     }
 
