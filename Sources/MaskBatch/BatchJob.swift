@@ -414,6 +414,21 @@ public struct BatchJob {
                     "\(DisplayName.escape(file.source.relativePath)) -> \(DisplayName.escape(file.singleOutput)), a part name of \(DisplayName.escape(other.source.relativePath))")
             }
         }
+        // An output that is also a folder of other outputs (object keys `x.csv.gz` and `x.csv.gz/y.csv`).
+        var folders: [String: String] = [:]
+        for file in planned {
+            var folder = ""
+            for segment in file.directory.split(separator: "/") {
+                folder += folder.isEmpty ? String(segment) : "/\(segment)"
+                folders[folder] = folders[folder] ?? file.source.relativePath
+            }
+        }
+        for file in planned {
+            if let other = folders[file.singleOutput] {
+                collisions.append(
+                    "\(DisplayName.escape(file.source.relativePath)) -> \(DisplayName.escape(file.singleOutput)), a folder of the output of \(DisplayName.escape(other))")
+            }
+        }
         if !collisions.isEmpty {
             throw JobFailure.usage(
                 "inputs that would be written to the same output (nothing was written):\n"

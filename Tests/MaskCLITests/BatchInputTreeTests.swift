@@ -244,19 +244,24 @@ import Glibc
         defer { directory.remove() }
         let bucket = server.createBucket(in: directory)
         let csv = "id,name,email\n1,Ann,ann@example.com\n"
-        put(bucket, ["in/a/x.csv": csv, "in/a//x.csv": csv.replacingOccurrences(of: "Ann", with: "Bea"), "in//a/x.csv": csv, "in/ok.csv": csv])
-        #expect(Set(server.objects(bucket: bucket, prefix: "in/", in: directory).keys) == ["a/x.csv", "a//x.csv", "/a/x.csv", "ok.csv"])
+        put(bucket, [
+            "in/a/x.csv": csv, "in/a//x.csv": csv.replacingOccurrences(of: "Ann", with: "Bea"), "in//a/x.csv": csv, "in/ok.csv": csv,
+            // An output name that is also a folder of another output.
+            "in/f.csv.gz/y.csv": csv, "in/f.csv": csv,
+        ])
+        #expect(Set(server.objects(bucket: bucket, prefix: "in/", in: directory).keys) == ["a/x.csv", "a//x.csv", "/a/x.csv", "ok.csv", "f.csv.gz/y.csv", "f.csv"])
 
         for output in ["s3://\(bucket)/out", directory.file("local-out")] {
             let (refused, _) = batch(["--input", "s3://\(bucket)/in", "--output", output])
             #expect(refused.status == 2, "\(refused.stderr)")
             #expect(refused.stderr.contains("/a/x.csv, a//x.csv, a/x.csv -> a/x.csv.gz"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("f.csv -> f.csv.gz, a folder of the output of f.csv.gz/y.csv"), "\(refused.stderr)")
             #expect(server.objects(bucket: bucket, prefix: "out", in: directory).isEmpty)
             #expect(!directory.exists("local-out"))
         }
 
         // One of them alone is masked under the key without the empty segment.
-        let (single, report) = batch(["--input", "s3://\(bucket)/in", "--output", "s3://\(bucket)/out", "--exclude", "a/x.csv", "--exclude", "/a/x.csv"])
+        let (single, report) = batch(["--input", "s3://\(bucket)/in", "--output", "s3://\(bucket)/out", "--exclude", "a/x.csv", "--exclude", "/a/x.csv", "--exclude", "f.csv", "--exclude", "f.csv.gz/*"])
         #expect(single.status == 0, "\(single.stderr)")
         #expect(BatchFixtures.statuses(report) == ["a//x.csv": "masked", "ok.csv": "masked"])
         let keys = Set(server.objects(bucket: bucket, prefix: "out/", in: directory).keys)
