@@ -180,5 +180,12 @@ final class LocalSource: BatchSource, @unchecked Sendable {
         }
     }
 
-    func localPath(of file: SourceFile, in directory: String) throws -> String { file.uri }
+    /// The file itself, if it is still a regular file (one replaced by a FIFO since it was listed
+    /// would block the run when opened).
+    func localPath(of file: SourceFile, in directory: String) throws -> String {
+        var info = stat()
+        guard stat(file.uri, &info) == 0 else { throw IOFailure("cannot read \(file.uri): \(LocalPaths.errorText())") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw IOFailure("\(file.uri) is no longer a regular file") }
+        return file.uri
+    }
 }
