@@ -132,7 +132,10 @@ final class LocalSource: BatchSource, @unchecked Sendable {
             func skip(_ reason: String) { listing.skipped.append(SkippedEntry(name: shown, reason: reason)) }
             // Output names, manifests and object keys are UTF-8: such a name has no faithful output.
             guard let path = String(validating: pathBytes, as: UTF8.self) else {
-                skip("name is not valid UTF-8")
+                var info = stat()
+                let fullBytes = rootBytes + [0x2F] + pathBytes
+                let isFolder = lstat(fullBytes.map { CChar(bitPattern: $0) } + [0], &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+                skip(isFolder ? "name is not valid UTF-8 (a folder: nothing under it was read)" : "name is not valid UTF-8")
                 continue
             }
             let full = "\(root)/\(path)"

@@ -66,6 +66,9 @@ import Glibc
         _ = "id,email\n1,ann@example.com\n".withCString { write(badDescriptor, $0, strlen($0)) }
         close(badDescriptor)
         symlink("src/gone.csv", to: "nowhere.csv")
+        let badFolder = Array(source.utf8) + Array("/sub/d".utf8) + [0xFF]
+        #expect(Glibc.mkdir(badFolder.map { CChar(bitPattern: $0) } + [0], 0o755) == 0)
+        directory.write("src/sub/d\u{FFFD}", "not the folder\n")  // what a lossy decoding would read instead
 
         let expected = [
             "sub/notes.txt": "not an input format (.csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz; --include selects others)",
@@ -74,6 +77,8 @@ import Glibc
             "agent.csv": "not a regular file (socket)",
             "caf\\xe9.csv": "name is not valid UTF-8",
             "gone.csv": "dangling symlink",
+            "sub/d\\xff": "name is not valid UTF-8 (a folder: nothing under it was read)",
+            "sub/d\u{FFFD}": "not an input format (.csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz; --include selects others)",
         ]
         let out = directory.file("out")
         let (run, report) = batch(source, out)
@@ -81,7 +86,7 @@ import Glibc
         #expect(BatchFixtures.statuses(report) == ["users.csv": "masked"])
         #expect(Self.skipped(report) == expected, "\(report["skipped"] ?? "none")")
         #expect(Self.skipped(BatchFixtures.json(directory.read("out/_batch_manifest.json"))) == expected)
-        #expect(run.stderr.contains("6 entries under the input not masked:"), "\(run.stderr)")
+        #expect(run.stderr.contains("8 entries under the input not masked:"), "\(run.stderr)")
         #expect(run.stderr.contains("skipped caf\\xe9.csv: name is not valid UTF-8"), "\(run.stderr)")
         #expect(run.stderr.contains("skipped queue.csv: not a regular file (FIFO)"), "\(run.stderr)")
         #expect(directory.exists("out/_SUCCESS"))
@@ -101,6 +106,8 @@ import Glibc
         // Only what --exclude leaves out is not reported: the user chose it.
         for name in ["src/sub/notes.txt", "src/sub/events.parquet", "src/queue.csv", "src/agent.csv", "src/gone.csv"] { unlink(directory.file(name)) }
         unlink(badName.map { CChar(bitPattern: $0) } + [0])
+        rmdir(badFolder.map { CChar(bitPattern: $0) } + [0])
+        unlink(directory.file("src/sub/d\u{FFFD}"))
         directory.write("src/data.parquet", "PAR1")
         let (excluded, clean) = batch(source, strict, ["--fail-on-skipped", "--exclude", "*.parquet"])
         #expect(excluded.status == 0, "\(excluded.stderr)")
