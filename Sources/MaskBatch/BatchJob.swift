@@ -34,6 +34,11 @@ public struct BatchOptions: Sendable {
     public var failFast = false
     /// Exact field names in the rules must be columns of every CSV input.
     public var strictFields = false
+    /// Local input: follow symbolic links that lead out of the input folder (`--follow-symlinks`).
+    public var followSymlinks = false
+    /// Any entry under the input that is not masked (see `SkippedEntry`) fails the run before
+    /// anything is written (`--fail-on-skipped`).
+    public var failOnSkipped = false
     public var reportPath: String?
     public var showProgress = false
     /// One line per file on stderr.
@@ -84,6 +89,9 @@ struct PlannedFile: Sendable {
     var source: SourceFile
     var format: InputFormat?
     var dialect: CSVDialect
+    /// The input's relative path with empty segments dropped (`a//x.csv` and `/a/x.csv` are
+    /// `a/x.csv`): what its output and manifest names are made of. Local paths have none.
+    var outputPath: String
     /// Folder of the outputs, relative to the destination: `""` or ending in `/`.
     var directory: String
     /// Output name parts: `users` and `.csv` for `users.csv.gz`.
@@ -92,7 +100,7 @@ struct PlannedFile: Sendable {
 
     var singleOutput: String { directory + stem + fileExtension + ".gz" }
     func partOutput(_ index: Int) -> String { directory + stem + String(format: ".part-%05d", index) + fileExtension + ".gz" }
-    var manifestPath: String { "_manifests/\(source.relativePath).json" }
+    var manifestPath: String { "_manifests/\(outputPath).json" }
 
     /// Whether `name` is one of the names this input's outputs can have.
     func ownsOutputName(_ name: String) -> Bool {
@@ -108,7 +116,8 @@ struct PlannedFile: Sendable {
         self.source = source
         self.format = format
         self.dialect = dialect
-        let path = source.relativePath
+        let path = source.relativePath.split(separator: "/").joined(separator: "/")
+        outputPath = path
         let slash = path.lastIndex(of: "/")
         directory = slash.map { String(path[...$0]) } ?? ""
         var name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -169,7 +178,7 @@ public struct BatchJob {
         }
         let source: any BatchSource
         switch inputLocation {
-        case .local(let path): source = LocalSource(root: path)
+        case .local(let path): source = LocalSource(root: path, followSymlinks: options.followSymlinks)
         case .s3(let location): source = S3Source(client: client!, location: location, pageSize: options.pageSize)
         }
         let destination: any BatchDestination
@@ -178,7 +187,23 @@ public struct BatchJob {
         case .s3(let location): destination = S3Destination(client: client!, location: location, workDirectory: options.workDirectory, log: options.log)
         }
 
-        let planned = try plan(source: source)
+        let (planned, skipped) = try plan(source: source)
+        // Before anything is written: no output, manifest or marker of this run goes through a
+        // symbolic link inside the destination.
+        try destination.refuseLinks(
+            along: planned.flatMap { [$0.singleOutput, $0.manifestPath] } + ["_SUCCESS", "_batch_manifest.json", ".mask-batch-staging/"])
+        if options.failOnSkipped && !skipped.isEmpty {
+            options.log("error: \(skipped.count) \(skipped.count == 1 ? "entry" : "entries") under \(inputLocation) would not be masked and --fail-on-skipped is given: nothing was written")
+            let notStarted = planned.map { file in
+                BatchFileResult(
+                    input: file.source.relativePath, uri: file.source.uri, status: .cancelled, format: file.format?.rawValue,
+                    inputBytes: file.source.size, errorKind: nil, error: "not started: entries under the input would not be masked (--fail-on-skipped)")
+            }
+            var summary = summarize(notStarted, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started, skipped: skipped)
+            summary.status = "failed"
+            try writeReport(summary)
+            return summary
+        }
         if planned.isEmpty { options.log("warning: no input files under \(inputLocation) (looked for \(options.include.isEmpty ? ".csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz" : options.include.joined(separator: ", ")))") }
 
         var queue: SharedWorkQueue?
@@ -193,7 +218,7 @@ public struct BatchJob {
                     items: planned.map { ($0.source.relativePath, $0.source.size) })
                 if case .alreadyFinished(let status) = start {
                     options.log("run \(shared.runID) already \(status) in the ledger: nothing to do")
-                    var summary = summarize([], inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started)
+                    var summary = summarize([], inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started, skipped: skipped)
                     summary.runID = shared.runID
                     summary.worker = shared.worker
                     summary.endedRun = false
@@ -223,10 +248,10 @@ public struct BatchJob {
         if let queue, let shared = options.shared {
             return try endSharedRun(
                 queue, shared: shared, own: results, context: context, inputLocation: inputLocation, outputLocation: outputLocation,
-                source: source, destination: destination, started: started)
+                source: source, destination: destination, started: started, skipped: skipped)
         }
 
-        var summary = summarize(results, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started)
+        var summary = summarize(results, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started, skipped: skipped)
         do {
             // Whatever the outcome, the run manifest describes this run; `_SUCCESS` follows it only
             // when every file is done (a failure that came before any change still removes it).
@@ -247,9 +272,9 @@ public struct BatchJob {
     /// run (run manifest of every worker's files, then `_SUCCESS`); else it reports its own files.
     private func endSharedRun(
         _ queue: SharedWorkQueue, shared: SharedRun, own: [BatchFileResult], context: RunContext, inputLocation: BatchLocation,
-        outputLocation: BatchLocation, source: any BatchSource, destination: any BatchDestination, started: Date
+        outputLocation: BatchLocation, source: any BatchSource, destination: any BatchDestination, started: Date, skipped: [SkippedEntry]
     ) throws -> BatchSummary {
-        var summary = summarize(own, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started)
+        var summary = summarize(own, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started, skipped: skipped)
         summary.runID = shared.runID
         summary.worker = shared.worker
         summary.endedRun = false
@@ -260,7 +285,7 @@ public struct BatchJob {
                     (try? decoder.decode(BatchFileResult.self, from: Data(text.utf8)))
                         ?? BatchFileResult(input: "?", uri: "?", status: .failed, format: nil, inputBytes: 0, errorKind: "io", error: "no result recorded")
                 }
-                var whole = summarize(all, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started)
+                var whole = summarize(all, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started, skipped: skipped)
                 whole.runID = shared.runID
                 whole.worker = shared.worker
                 whole.endedRun = true
@@ -307,13 +332,14 @@ public struct BatchJob {
             "chunk=\(options.chunkSize)", "part=\(options.maxPartSize)", "record=\(options.maxRecordSize)",
             "include=\(options.include.joined(separator: "\u{1}"))", "exclude=\(options.exclude.joined(separator: "\u{1}"))",
             "strict=\(options.strictFields)",
-        ]
+        ] + (options.followSymlinks ? ["follow-symlinks"] : [])
         let digest = SHA256.hash(data: Data(fields.joined(separator: "\n").utf8))
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 
     func summarize(
-        _ results: [BatchFileResult], inputLocation: BatchLocation, outputLocation: BatchLocation, source: any BatchSource, started: Date
+        _ results: [BatchFileResult], inputLocation: BatchLocation, outputLocation: BatchLocation, source: any BatchSource, started: Date,
+        skipped: [SkippedEntry]
     ) -> BatchSummary {
         let finished = Date()
         let formatter = ISO8601DateFormatter()
@@ -336,21 +362,31 @@ public struct BatchJob {
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
             elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000,
             failures: failures.map { .init(input: $0.input, kind: $0.errorKind ?? "io", error: $0.error ?? "") },
-            files: results)
+            files: results, skipped: skipped)
     }
 
-    /// The inputs (filtered, formats and output names decided), or a usage error for names that
-    /// would collide in the output.
-    func plan(source: any BatchSource) throws -> [PlannedFile] {
-        let listed: [SourceFile]
-        do { listed = try source.list() } catch let error as S3Error { throw JobFailure.io(error.description) }
+    /// The inputs (filtered, formats and output names decided) and the entries under the input
+    /// that will not be masked; or a usage error, naming every input involved, for inputs whose
+    /// outputs would collide.
+    func plan(source: any BatchSource) throws -> (files: [PlannedFile], skipped: [SkippedEntry]) {
+        let listing: SourceListing
+        do { listing = try source.list() } catch let error as S3Error { throw JobFailure.io(error.description) }
+        var skipped = listing.skipped
         let includes = options.include.map(Glob.init)
         let excludes = options.exclude.map(Glob.init)
         var planned: [PlannedFile] = []
-        for file in listed {
+        for file in listing.files {
             let guessed = InputFormat.guess(fromPath: file.relativePath)
             if includes.isEmpty {
-                guard guessed != nil else { continue }
+                // Chosen by the user (--include, --exclude): not reported; an unknown extension is.
+                guard guessed != nil else {
+                    if !excludes.contains(where: { $0.matches(file.relativePath) }) {
+                        skipped.append(SkippedEntry(
+                            name: DisplayName.escape(file.relativePath),
+                            reason: "not an input format (.csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz; --include selects others)"))
+                    }
+                    continue
+                }
             } else {
                 guard includes.contains(where: { $0.matches(file.relativePath) }) else { continue }
             }
@@ -365,19 +401,41 @@ public struct BatchJob {
             }
             planned.append(PlannedFile(index: planned.count, source: file, format: options.format ?? guessed, dialect: dialect))
         }
-        var owners: [String: String] = [:]
-        for file in planned {
-            if let other = owners[file.singleOutput] {
-                throw JobFailure.usage("\(other) and \(file.source.relativePath) would both be written to \(file.singleOutput); rename one or leave one out with --exclude")
-            }
-            owners[file.singleOutput] = file.source.relativePath
+        // Every collision at once, each with all its inputs: `users.csv` and `users.csv.gz`, or
+        // object keys that differ only in slashes (`a/x.csv`, `a//x.csv`, `/a/x.csv`).
+        var owners: [String: [String]] = [:]
+        for file in planned { owners[file.singleOutput, default: []].append(file.source.relativePath) }
+        var collisions = owners.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }.map { output, inputs in
+            "\(inputs.map(DisplayName.escape).joined(separator: ", ")) -> \(DisplayName.escape(output))"
         }
         for file in planned {
             for other in planned where other.index != file.index && other.ownsOutputName(file.singleOutput) {
-                throw JobFailure.usage("\(file.source.relativePath) would be written to \(file.singleOutput), a part name of \(other.source.relativePath); rename one or leave one out with --exclude")
+                collisions.append(
+                    "\(DisplayName.escape(file.source.relativePath)) -> \(DisplayName.escape(file.singleOutput)), a part name of \(DisplayName.escape(other.source.relativePath))")
             }
         }
-        return planned
+        // An output that is also a folder of other outputs (object keys `x.csv.gz` and `x.csv.gz/y.csv`).
+        var folders: [String: String] = [:]
+        for file in planned {
+            var folder = ""
+            for segment in file.directory.split(separator: "/") {
+                folder += folder.isEmpty ? String(segment) : "/\(segment)"
+                folders[folder] = folders[folder] ?? file.source.relativePath
+            }
+        }
+        for file in planned {
+            if let other = folders[file.singleOutput] {
+                collisions.append(
+                    "\(DisplayName.escape(file.source.relativePath)) -> \(DisplayName.escape(file.singleOutput)), a folder of the output of \(DisplayName.escape(other))")
+            }
+        }
+        if !collisions.isEmpty {
+            throw JobFailure.usage(
+                "inputs that would be written to the same output (nothing was written):\n"
+                    + collisions.map { "  \($0)" }.joined(separator: "\n")
+                    + "\nrename them, or leave all but one of each out with --exclude")
+        }
+        return (planned, SkippedEntry.sorted(skipped))
     }
 
     func settings(for file: PlannedFile, format: InputFormat) -> BatchFileSettings {

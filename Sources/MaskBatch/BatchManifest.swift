@@ -150,6 +150,10 @@ public struct BatchSummary: Codable, Sendable {
     public var elapsedSeconds: Double
     public var failures: [Failure]
     public var files: [BatchFileResult]
+    /// Entries under the input that were not masked, each with why: unknown extensions, FIFOs,
+    /// devices, sockets, names that are not UTF-8, links out of the input, link cycles. (Not
+    /// `files_skipped`, which counts inputs left as they were because they are unchanged.)
+    public var skipped: [SkippedEntry] = []
     /// A shared run (`--ledger`): its id, and the worker that wrote this summary.
     public var runID: String?
     public var worker: String?
@@ -176,7 +180,7 @@ public struct BatchSummary: Codable, Sendable {
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case elapsedSeconds = "elapsed_seconds"
-        case failures, files
+        case failures, files, skipped
         case runID = "run_id"
         case worker
         case endedRun = "ended_run"

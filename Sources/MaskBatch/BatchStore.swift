@@ -57,9 +57,15 @@ struct SourceFile: Sendable {
     var modified: Double?
 }
 
+/// What a source's listing found: the inputs, and the entries it passed over (with why).
+struct SourceListing: Sendable {
+    var files: [SourceFile] = []
+    var skipped: [SkippedEntry] = []
+}
+
 /// Where inputs come from.
 protocol BatchSource: Sendable {
-    func list() throws -> [SourceFile]
+    func list() throws -> SourceListing
     /// A local path to read the file from; downloads into `directory` when remote.
     /// - Returns: the path, and whether it is a temporary copy.
     func localPath(of file: SourceFile, in directory: String) throws -> String
@@ -88,6 +94,9 @@ protocol BatchDestination: Sendable {
     func names(in directory: String, startingWith prefix: String) throws -> [String]
     /// Removes the staging folder and releases the destination.
     func finish()
+    /// Refuses (usage error) when one of `paths`, or a folder on the way to it, is a symbolic link
+    /// inside the destination: nothing is ever written through a link (it could lead anywhere).
+    func refuseLinks(along paths: [String]) throws
 }
 
 enum LocalPaths {
@@ -151,51 +160,7 @@ func isHiddenPath(_ relativePath: String) -> Bool {
     relativePath.split(separator: "/").contains { $0.hasPrefix(".") || $0.hasPrefix("_") }
 }
 
-// MARK: - Local folders
-
-final class LocalSource: BatchSource, @unchecked Sendable {
-    let root: String
-    var listPages: Int? { nil }
-
-    init(root: String) { self.root = root }
-
-    func list() throws -> [SourceFile] {
-        var info = stat()
-        guard stat(root, &info) == 0 else { throw JobFailure.io("cannot read input folder \(root): \(LocalPaths.errorText())") }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw JobFailure.usage("--input \(root) is not a folder") }
-        var files: [SourceFile] = []
-        var visited: Set<[UInt64]> = [[UInt64(info.st_dev), UInt64(info.st_ino)]]
-        try walk(relative: "", visited: &visited, into: &files)
-        return files.sorted { Array($0.relativePath.utf8).lexicographicallyPrecedes(Array($1.relativePath.utf8)) }
-    }
-
-    private func walk(relative: String, visited: inout Set<[UInt64]>, into files: inout [SourceFile]) throws {
-        let directory = relative.isEmpty ? root : "\(root)/\(relative)"
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-            throw JobFailure.io("cannot list \(directory): \(error.localizedDescription)")
-        }
-        for name in names where !name.hasPrefix(".") && !name.hasPrefix("_") {
-            let path = relative.isEmpty ? name : "\(relative)/\(name)"
-            let full = "\(root)/\(path)"
-            var info = stat()
-            guard stat(full, &info) == 0 else { continue }  // a dangling symbolic link
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR:
-                // Symbolic links to folders are followed once (no loops).
-                guard visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted else { continue }
-                try walk(relative: path, visited: &visited, into: &files)
-            case S_IFREG:
-                let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-                files.append(SourceFile(relativePath: path, uri: full, size: Int(info.st_size), etag: nil, modified: modified))
-            default:
-                continue
-            }
-        }
-    }
-
-    func localPath(of file: SourceFile, in directory: String) throws -> String { file.uri }
-}
+// MARK: - Local folders (the source: LocalSource.swift)
 
 final class LocalDestination: BatchDestination, @unchecked Sendable {
     let root: String
@@ -246,19 +211,51 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
 
     func exists(_ path: String, size: Int) -> Bool {
         var info = stat()
-        return stat(full(path), &info) == 0 && Int(info.st_size) == size
+        // A link at an output's name is not that output (lstat: never judged through a link).
+        return lstat(full(path), &info) == 0 && info.st_mode & S_IFMT == S_IFREG && Int(info.st_size) == size
     }
 
     func remove(_ path: String) throws {
         if unlink(full(path)) != 0 && errno != ENOENT { throw IOFailure("cannot remove \(full(path)): \(LocalPaths.errorText())") }
     }
 
+    /// The first symbolic link among `path`'s components below the root (the root itself is the
+    /// user's to choose), with its target.
+    func link(along path: String) -> (path: String, target: String)? {
+        var prefix = root
+        for component in path.split(separator: "/") {
+            prefix += "/\(component)"
+            var info = stat()
+            guard lstat(prefix, &info) == 0 else { return nil }
+            if info.st_mode & S_IFMT == S_IFLNK {
+                let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: prefix)) ?? "?"
+                return (prefix, target)
+            }
+            guard info.st_mode & S_IFMT == S_IFDIR else { return nil }
+        }
+        return nil
+    }
+
+    func refuseLinks(along paths: [String]) throws {
+        var links: [String: String] = [:]
+        for path in paths {
+            if let found = link(along: path) { links[found.path] = found.target }
+        }
+        guard !links.isEmpty else { return }
+        let named = links.keys.sorted().map { "\(DisplayName.escape($0)) -> \(DisplayName.escape(links[$0]!))" }
+        throw JobFailure.usage(
+            "symbolic link\(links.count == 1 ? "" : "s") inside --output \(root): \(named.joined(separator: ", ")); "
+                + "mask batch never writes through a link in its destination: replace it with a folder, or choose another --output (nothing was written)")
+    }
+
     func commit(file: String, to path: String, sha256: String) throws {
+        try refuseLinks(along: [path])
         try LocalPaths.makeParent(of: full(path))
         guard rename(file, full(path)) == 0 else { throw IOFailure("cannot move \(file) to \(full(path)): \(LocalPaths.errorText())") }
     }
 
     func write(_ data: Data, to path: String) throws {
+        try refuseLinks(along: [path])
         try LocalPaths.writeAtomically(data, to: full(path))
     }
 
@@ -298,17 +295,31 @@ final class S3Source: BatchSource, @unchecked Sendable {
         self.pageSize = pageSize
     }
 
-    func list() throws -> [SourceFile] {
+    /// Every object under the prefix but folder markers (keys ending in `/`) and hidden names.
+    /// A key with a `.` or `..` segment is reported (a local destination would resolve it).
+    /// Keys are kept as listed (`a//x.csv`): the output name drops empty segments (`PlannedFile`).
+    func list() throws -> SourceListing {
         let prefix = location.folderPrefix
         let before = client.listPages
         let objects = try client.list(bucket: location.bucket, prefix: prefix, pageSize: pageSize)
         pages = client.listPages - before
-        return objects.compactMap { object in
-            guard object.key.hasPrefix(prefix), !object.key.hasSuffix("/") else { return nil }
+        var listing = SourceListing()
+        for object in objects {
+            guard object.key.hasPrefix(prefix), !object.key.hasSuffix("/") else { continue }
             let relative = String(object.key.dropFirst(prefix.count))
-            guard !relative.isEmpty, !isHiddenPath(relative) else { return nil }
-            return SourceFile(relativePath: relative, uri: "s3://\(location.bucket)/\(object.key)", size: object.size, etag: object.etag, modified: nil)
-        }.sorted { Array($0.relativePath.utf8).lexicographicallyPrecedes(Array($1.relativePath.utf8)) }
+            let segments = relative.split(separator: "/")
+            guard !segments.isEmpty else { continue }
+            if segments.contains(where: { $0 == "." || $0 == ".." }) {
+                listing.skipped.append(SkippedEntry(name: DisplayName.escape(relative), reason: "'.' or '..' in the key"))
+                continue
+            }
+            guard !isHiddenPath(relative) else { continue }
+            listing.files.append(
+                SourceFile(relativePath: relative, uri: "s3://\(location.bucket)/\(object.key)", size: object.size, etag: object.etag, modified: nil))
+        }
+        listing.files.sort { Array($0.relativePath.utf8).lexicographicallyPrecedes(Array($1.relativePath.utf8)) }
+        listing.skipped = SkippedEntry.sorted(listing.skipped)
+        return listing
     }
 
     func localPath(of file: SourceFile, in directory: String) throws -> String {
@@ -396,4 +407,7 @@ final class S3Destination: BatchDestination, @unchecked Sendable {
     func finish() {
         if !stagingDirectory.isEmpty { try? FileManager.default.removeItem(atPath: stagingDirectory) }
     }
+
+    /// Object keys are names, not paths: no link can redirect a write.
+    func refuseLinks(along paths: [String]) throws {}
 }

@@ -50,11 +50,14 @@ final class HashingFileSource: ByteSource, @unchecked Sendable {
     }
 }
 
-/// The SHA-256 of a whole file, in hex.
+/// The SHA-256 of a whole regular file, in hex. (Opened without blocking: an input replaced by a
+/// FIFO since it was listed fails instead of hanging the run.)
 func sha256OfFile(_ path: String) throws -> String {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
     guard descriptor >= 0 else { throw IOFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
     defer { close(descriptor) }
+    var info = stat()
+    guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw IOFailure("\(path) is no longer a regular file") }
     var hasher = SHA256()
     var block = [UInt8](repeating: 0, count: 1 << 20)
     while true {

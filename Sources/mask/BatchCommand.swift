@@ -16,7 +16,10 @@ struct Batch: ParsableCommand {
         abstract: "Mask every file under a folder or s3:// prefix into the same relative paths under another, resumably.",
         discussion: """
             Inputs: .csv .tsv .psv .jsonl .ndjson .json, each optionally .gz (or what --include selects); names \
-            starting with '.' or '_' are skipped. SRC/rel/users.csv becomes DST/rel/users.csv.gz (or \
+            starting with '.' or '_' are ignored. Other entries that are not masked (unknown extensions, FIFOs, devices, \
+            sockets, names that are not UTF-8, symbolic links out of the input, link cycles) are listed with why on \
+            stderr and under "skipped" in the run manifest (--fail-on-skipped: exit 1, nothing written). A symbolic \
+            link inside --output is refused (exit 2). SRC/rel/users.csv becomes DST/rel/users.csv.gz (or \
             users.part-00000.csv.gz, ... over --max-part-size), committed by DST/_manifests/rel/users.csv.json. \
             DST/_batch_manifest.json sums up the run; DST/_SUCCESS appears only when every file is done.
 
@@ -88,6 +91,12 @@ struct Batch: ParsableCommand {
 
     @Flag(name: .long, help: "Exact field names in the rules must be columns of every CSV input (else that file fails).")
     var strictFields = false
+
+    @Flag(name: .long, help: "Local input: follow symbolic links that lead out of the input folder (by default they are skipped and reported; cycles always are).")
+    var followSymlinks = false
+
+    @Flag(name: .long, help: "Fail the run (exit 1) before writing anything if any entry under the input would not be masked (unknown extension, FIFO, device, socket, name not UTF-8, link out of the input).")
+    var failOnSkipped = false
 
     @Option(name: .long, help: "Write the run summary (JSON, as DST/_batch_manifest.json) to this local file.")
     var report: String?
@@ -170,6 +179,8 @@ struct Batch: ParsableCommand {
             options.force = force
             options.failFast = failFast
             options.strictFields = strictFields
+            options.followSymlinks = followSymlinks
+            options.failOnSkipped = failOnSkipped
             options.reportPath = report
             options.showProgress = isatty(STDERR_FILENO) != 0 && !quiet
             options.listFiles = !quiet
@@ -198,6 +209,15 @@ struct Batch: ParsableCommand {
             if summary.filesCancelled > 0 { line += ", \(summary.filesCancelled) not started" }
             line += String(format: "; %.1f MB masked in %.2f s (%.1f MB/s) -> %@", Double(summary.maskedInputBytes) / 1e6, summary.elapsedSeconds, rate, summary.destination)
             printNote(line)
+            if !summary.skipped.isEmpty {
+                // Every entry is in the report and the run manifest; the first ones here.
+                let shown = 20
+                printNote("\(summary.skipped.count) \(summary.skipped.count == 1 ? "entry" : "entries") under the input not masked:")
+                for entry in summary.skipped.prefix(shown) { printNote("  skipped \(entry.name): \(entry.reason)") }
+                if summary.skipped.count > shown {
+                    printNote("  … and \(summary.skipped.count - shown) more (all listed under \"skipped\" in _batch_manifest.json and the report)")
+                }
+            }
             for failure in summary.failures {
                 printError("failed: \(failure.input): \(failure.error)")
             }
