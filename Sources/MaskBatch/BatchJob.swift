@@ -148,8 +148,13 @@ public struct BatchJob {
         let started = Date()
         let inputLocation = try BatchLocation.parse(options.input)
         let outputLocation = try BatchLocation.parse(options.output)
+        if let report = options.reportPath {
+            // A report that cannot be written is only a warning once the run is committed: a
+            // typo in its path should stop the run before it starts.
+            do { try OutputFile.preflight(report, standardOutputDash: true) } catch { throw JobFailure.io("--report: \(error)") }
+        }
         if inputLocation.overlaps(outputLocation) {
-            throw JobFailure.usage("--input \(options.input) and --output \(options.output) overlap; use separate folders or prefixes")
+            throw JobFailure.usage("--input \(DisplayName.of(options.input)) and --output \(DisplayName.of(options.output)) overlap; use separate folders or prefixes")
         }
         var client: S3Client?
         if inputLocation.isS3 || outputLocation.isS3 {
@@ -179,7 +184,7 @@ public struct BatchJob {
         }
 
         let planned = try plan(source: source)
-        if planned.isEmpty { options.log("warning: no input files under \(inputLocation) (looked for \(options.include.isEmpty ? ".csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz" : options.include.joined(separator: ", ")))") }
+        if planned.isEmpty { options.log("warning: no input files under \(DisplayName.of(inputLocation.description)) (looked for \(options.include.isEmpty ? ".csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz" : options.include.joined(separator: ", ")))") }
 
         var queue: SharedWorkQueue?
         if let shared = options.shared {
@@ -233,10 +238,14 @@ public struct BatchJob {
             let encoded = try summary.encoded()
             try context.invalidateSuccessOnce()
             try destination.write(encoded, to: "_batch_manifest.json")
-            if summary.status == "succeeded" { try destination.write(Data(), to: "_SUCCESS") }
+            FaultPoint.reach("batch.run-manifest-written")
+            if summary.status == "succeeded" {
+                try destination.write(Data(), to: "_SUCCESS")
+                FaultPoint.reach("batch.success-written")
+            }
         } catch {
             summary.status = "failed"
-            if let report = options.reportPath { try? LocalPaths.writeAtomically(try summary.encoded(), to: report) }
+            if let report = options.reportPath { try? LocalPaths.writeUserFile(try summary.encoded(), to: report) }
             throw JobFailure.io("cannot write the run manifest into \(outputLocation): \(Self.describe(error).message)")
         }
         try writeReport(summary)
@@ -290,10 +299,12 @@ public struct BatchJob {
         return summary
     }
 
+    /// The report comes after `_SUCCESS`: the run is committed, and failing it now would make an
+    /// orchestrator retry a finished run. A report that cannot be written is a warning.
     private func writeReport(_ summary: BatchSummary) throws {
         if let report = options.reportPath {
-            do { try LocalPaths.writeAtomically(try summary.encoded(), to: report) } catch {
-                throw JobFailure.io("cannot write the report \(report): \(Self.describe(error).message)")
+            do { try LocalPaths.writeUserFile(try summary.encoded(), to: report) } catch {
+                options.log("warning: the run is committed, but the report \(DisplayName.of(report)) could not be written: \(Self.describe(error).message)")
             }
         }
     }
@@ -368,13 +379,13 @@ public struct BatchJob {
         var owners: [String: String] = [:]
         for file in planned {
             if let other = owners[file.singleOutput] {
-                throw JobFailure.usage("\(other) and \(file.source.relativePath) would both be written to \(file.singleOutput); rename one or leave one out with --exclude")
+                throw JobFailure.usage("\(DisplayName.of(other)) and \(DisplayName.of(file.source.relativePath)) would both be written to \(DisplayName.of(file.singleOutput)); rename one or leave one out with --exclude")
             }
             owners[file.singleOutput] = file.source.relativePath
         }
         for file in planned {
             for other in planned where other.index != file.index && other.ownsOutputName(file.singleOutput) {
-                throw JobFailure.usage("\(file.source.relativePath) would be written to \(file.singleOutput), a part name of \(other.source.relativePath); rename one or leave one out with --exclude")
+                throw JobFailure.usage("\(DisplayName.of(file.source.relativePath)) would be written to \(DisplayName.of(file.singleOutput)), a part name of \(DisplayName.of(other.source.relativePath)); rename one or leave one out with --exclude")
             }
         }
         return planned
@@ -558,7 +569,7 @@ final class RunContext: @unchecked Sendable {
             options.log("warning: \(lost)")
             return false
         } catch {
-            options.log("warning: ledger: could not record the failure of \(file.source.relativePath): \(error)")
+            options.log("warning: ledger: could not record the failure of \(DisplayName.of(file.source.relativePath)): \(error)")
         }
         return true
     }
@@ -577,14 +588,14 @@ final class RunContext: @unchecked Sendable {
         let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1_000_000) }
         switch result.status {
         case .failed:
-            progress.print("error: \(result.input): \(result.error ?? "failed")", always: true, log: options.log)
+            progress.print("error: \(DisplayName.of(result.input)): \(result.error ?? "failed")", always: true, log: options.log)
         case .masked where options.listFiles:
-            let outputs = result.outputs.count == 1 ? result.outputs[0] : "\(result.outputs.count) parts"
+            let outputs = result.outputs.count == 1 ? DisplayName.of(result.outputs[0]) : "\(result.outputs.count) parts"
             progress.print(
-                "masked \(result.input) -> \(outputs) (\(result.recordsIn) records, \(mb(result.inputBytes)) -> \(mb(result.outputBytes)), \(String(format: "%.2f", result.elapsedSeconds)) s)",
+                "masked \(DisplayName.of(result.input)) -> \(outputs) (\(result.recordsIn) records, \(mb(result.inputBytes)) -> \(mb(result.outputBytes)), \(String(format: "%.2f", result.elapsedSeconds)) s)",
                 always: false, log: options.log)
         case .skipped where options.listFiles:
-            progress.print("skipped \(result.input) (unchanged since it was masked)", always: false, log: options.log)
+            progress.print("skipped \(DisplayName.of(result.input)) (unchanged since it was masked)", always: false, log: options.log)
         default:
             break
         }
@@ -660,19 +671,20 @@ final class RunContext: @unchecked Sendable {
             jobOptions.requireExactFields = options.strictFields
             let log = options.log
             let name = file.source.relativePath
-            jobOptions.log = { log("\(name): \($0)") }
+            jobOptions.log = { log("\(DisplayName.of(name)): \($0)") }
             let masked = try MaskJob(rules: job.rules, hasher: job.hasher, options: jobOptions).run(source: input)
             try input.drain()
+            FaultPoint.reach("batch.staged")
 
             // The identity recorded must describe the bytes that were masked.
             guard input.rawBytesRead == file.source.size else {
-                throw IOFailure("\(file.source.uri) changed while it was masked (\(input.rawBytesRead) bytes read, \(file.source.size) listed)")
+                throw IOFailure("\(DisplayName.of(file.source.uri)) changed while it was masked (\(input.rawBytesRead) bytes read, \(file.source.size) listed)")
             }
             if let modified = file.source.modified {
                 var info = stat()
                 let now = stat(file.source.uri, &info) == 0 ? Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9 : -1
                 guard now == modified, Int(info.st_size) == file.source.size else {
-                    throw IOFailure("\(file.source.uri) changed while it was masked")
+                    throw IOFailure("\(DisplayName.of(file.source.uri)) changed while it was masked")
                 }
             }
 
@@ -708,6 +720,7 @@ final class RunContext: @unchecked Sendable {
                 }
                 for (part, name) in zip(parts, names) {
                     try destination.commit(file: "\(folder)/out/\(part.file)", to: name, sha256: part.sha256)
+                    FaultPoint.reach("batch.output-renamed")
                 }
                 // Outputs of an earlier run of this input under names this run did not write.
                 for stale in try destination.names(in: file.directory, startingWith: file.stem + ".")
@@ -715,6 +728,7 @@ final class RunContext: @unchecked Sendable {
                     try destination.remove(stale)
                 }
                 try destination.write(try manifest.encoded(), to: file.manifestPath)
+                FaultPoint.reach("batch.file-committed")
             }
         } catch let lost as SharedWorkQueue.ClaimLost {
             options.log("warning: \(lost)")
