@@ -132,7 +132,9 @@ struct PlannedFile: Sendable {
 /// moved (renamed, or uploaded as one object) to its final name, stale outputs of the same input
 /// are removed, and the manifest is written last. `_SUCCESS` is removed before the first change
 /// and written after the run manifest once every file is done. A kill at any point leaves no
-/// manifest for a file whose outputs are incomplete, and no `_SUCCESS`, so a rerun finishes the job.
+/// manifest for a file whose outputs are incomplete, and no `_SUCCESS`, so a rerun finishes the job
+/// (the fault points `batch.*` and `CrashSafetyTests` check each step); the rerun also clears the
+/// staging folder and half-written small files (`LocalDestination.prepare`).
 public struct BatchJob {
     public let rules: CompiledRules
     public let hasher: KeyedHasher?

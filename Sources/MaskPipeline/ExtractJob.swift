@@ -20,7 +20,10 @@ public enum ExtractSelection: Sendable {
 ///
 /// All tables are read in one `REPEATABLE READ, READ ONLY` transaction, so a multi-table extract is
 /// one consistent snapshot. Table folders are built in a hidden staging folder and renamed into
-/// place only after the last table succeeded: a failure at any point leaves no part visible.
+/// place only after the last table succeeded: a failure at any point leaves no part visible. The
+/// moves are journalled (`_COMMITTING`, as in `DirectorySink`), so a kill between the first move
+/// and `_SUCCESS` leaves a folder the next run recognises as an interrupted commit and redoes; the
+/// tables carry no `_SUCCESS` of their own, the extract's is the only one.
 public struct ExtractJob {
     public let url: String
     public let selection: ExtractSelection
