@@ -153,7 +153,9 @@ public struct BatchJob {
         if let report = options.reportPath {
             // A report that cannot be written is only a warning once the run is committed: a
             // typo in its path should stop the run before it starts.
-            do { try OutputFile.preflight(report, standardOutputDash: true) } catch { throw JobFailure.io("--report: \(error)") }
+            var created: String?
+            if case .local(let root) = outputLocation { created = root }
+            do { try OutputFile.preflight(report, standardOutputDash: true, createdFolder: created) } catch { throw JobFailure.io("--report: \(error)") }
         }
         if inputLocation.overlaps(outputLocation) {
             throw JobFailure.usage("--input \(DisplayName.of(options.input)) and --output \(DisplayName.of(options.output)) overlap; use separate folders or prefixes")

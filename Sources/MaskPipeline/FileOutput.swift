@@ -153,11 +153,18 @@ public final class OutputFile {
     /// Checks, before a run starts, that `path` can be written as the type says: a typo in
     /// `--report` should stop the run before it masks anything, not after it committed.
     /// Nothing is created (a FIFO is not opened: that would wait for its reader).
-    public static func preflight(_ path: String, standardOutputDash: Bool = false) throws {
+    /// - Parameter createdFolder: the output folder the run creates before it writes the file
+    ///   (`--report DIR/run.json` beside `--output DIR`): that parent need not exist yet.
+    public static func preflight(_ path: String, standardOutputDash: Bool = false, createdFolder: String? = nil) throws {
         if standardOutputDash && path == "-" { return }
         guard case .replace(let target) = try plan(path) else { return }
         var parent = (target as NSString).deletingLastPathComponent
         if parent.isEmpty { parent = "." }
+        if let createdFolder, access(parent, F_OK) != 0,
+            URL(fileURLWithPath: parent).standardizedFileURL.path == URL(fileURLWithPath: createdFolder).standardizedFileURL.path
+        {
+            return
+        }
         guard access(parent, W_OK) == 0 else {
             throw IOFailure("cannot write \(DisplayName.of(path)): \(DisplayName.of(parent)): \(String(cString: strerror(errno)))")
         }

@@ -145,7 +145,7 @@ public struct MaskJob {
         // For messages: a name with a newline or an escape sequence must not forge a log line.
         let shownName = DisplayName.of(inputName)
         if let report = options.reportPath {
-            do { try OutputFile.preflight(report, standardOutputDash: true) } catch let error as IOFailure { throw JobFailure.io("--report: \(error)") }
+            do { try OutputFile.preflight(report, standardOutputDash: true, createdFolder: options.outputDirectory) } catch let error as IOFailure { throw JobFailure.io("--report: \(error)") }
         }
         let chunker = Chunker(
             source: source, framing: options.format == .csv ? .csv : .lines,

@@ -138,5 +138,9 @@ import Glibc
         let typo = Runner.mask(maskArguments(["--output", directory.file("never"), "--report", directory.file("no/such/report.json")]), in: directory)
         #expect(typo.status == 3, "\(typo.stderr)")
         #expect(!directory.exists("never"))
+        // A report inside the --output folder the run creates is no typo.
+        let inside = Runner.mask(maskArguments(["--output", directory.file("fresh"), "--report", directory.file("fresh/run.json")]), in: directory)
+        #expect(inside.status == 0, "\(inside.stderr)")
+        #expect(BatchFixtures.json(directory.read("fresh/run.json"))["records_in"] as? Int == 3)
     }
 }
