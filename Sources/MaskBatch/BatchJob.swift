@@ -141,7 +141,9 @@ struct PlannedFile: Sendable {
 /// moved (renamed, or uploaded as one object) to its final name, stale outputs of the same input
 /// are removed, and the manifest is written last. `_SUCCESS` is removed before the first change
 /// and written after the run manifest once every file is done. A kill at any point leaves no
-/// manifest for a file whose outputs are incomplete, and no `_SUCCESS`, so a rerun finishes the job.
+/// manifest for a file whose outputs are incomplete, and no `_SUCCESS`, so a rerun finishes the job
+/// (the fault points `batch.*` and `CrashSafetyTests` check each step); the rerun also clears the
+/// staging folder and half-written small files (`LocalDestination.prepare`).
 public struct BatchJob {
     public let rules: CompiledRules
     public let hasher: KeyedHasher?
@@ -157,8 +159,15 @@ public struct BatchJob {
         let started = Date()
         let inputLocation = try BatchLocation.parse(options.input)
         let outputLocation = try BatchLocation.parse(options.output)
+        if let report = options.reportPath {
+            // A report that cannot be written is only a warning once the run is committed: a
+            // typo in its path should stop the run before it starts.
+            var created: String?
+            if case .local(let root) = outputLocation { created = root }
+            do { try OutputFile.preflight(report, standardOutputDash: true, createdFolder: created) } catch { throw JobFailure.io("--report: \(error)") }
+        }
         if inputLocation.overlaps(outputLocation) {
-            throw JobFailure.usage("--input \(options.input) and --output \(options.output) overlap; use separate folders or prefixes")
+            throw JobFailure.usage("--input \(DisplayName.of(options.input)) and --output \(DisplayName.of(options.output)) overlap; use separate folders or prefixes")
         }
         var client: S3Client?
         if inputLocation.isS3 || outputLocation.isS3 {
@@ -193,7 +202,7 @@ public struct BatchJob {
         try destination.refuseLinks(
             along: planned.flatMap { [$0.singleOutput, $0.manifestPath] } + ["_SUCCESS", "_batch_manifest.json", ".mask-batch-staging/"])
         if options.failOnSkipped && !skipped.isEmpty {
-            options.log("error: \(skipped.count) \(skipped.count == 1 ? "entry" : "entries") under \(inputLocation) would not be masked and --fail-on-skipped is given: nothing was written")
+            options.log("error: \(skipped.count) \(skipped.count == 1 ? "entry" : "entries") under \(DisplayName.of(inputLocation.description)) would not be masked and --fail-on-skipped is given: nothing was written")
             let notStarted = planned.map { file in
                 BatchFileResult(
                     input: file.source.relativePath, uri: file.source.uri, status: .cancelled, format: file.format?.rawValue,
@@ -204,7 +213,7 @@ public struct BatchJob {
             try writeReport(summary)
             return summary
         }
-        if planned.isEmpty { options.log("warning: no input files under \(inputLocation) (looked for \(options.include.isEmpty ? ".csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz" : options.include.joined(separator: ", ")))") }
+        if planned.isEmpty { options.log("warning: no input files under \(DisplayName.of(inputLocation.description)) (looked for \(options.include.isEmpty ? ".csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz" : options.include.joined(separator: ", ")))") }
 
         var queue: SharedWorkQueue?
         if let shared = options.shared {
@@ -258,10 +267,14 @@ public struct BatchJob {
             let encoded = try summary.encoded()
             try context.invalidateSuccessOnce()
             try destination.write(encoded, to: "_batch_manifest.json")
-            if summary.status == "succeeded" { try destination.write(Data(), to: "_SUCCESS") }
+            FaultPoint.reach("batch.run-manifest-written")
+            if summary.status == "succeeded" {
+                try destination.write(Data(), to: "_SUCCESS")
+                FaultPoint.reach("batch.success-written")
+            }
         } catch {
             summary.status = "failed"
-            if let report = options.reportPath { try? LocalPaths.writeAtomically(try summary.encoded(), to: report) }
+            if let report = options.reportPath { try? LocalPaths.writeUserFile(try summary.encoded(), to: report) }
             throw JobFailure.io("cannot write the run manifest into \(outputLocation): \(Self.describe(error).message)")
         }
         try writeReport(summary)
@@ -315,10 +328,12 @@ public struct BatchJob {
         return summary
     }
 
+    /// The report comes after `_SUCCESS`: the run is committed, and failing it now would make an
+    /// orchestrator retry a finished run. A report that cannot be written is a warning.
     private func writeReport(_ summary: BatchSummary) throws {
         if let report = options.reportPath {
-            do { try LocalPaths.writeAtomically(try summary.encoded(), to: report) } catch {
-                throw JobFailure.io("cannot write the report \(report): \(Self.describe(error).message)")
+            do { try LocalPaths.writeUserFile(try summary.encoded(), to: report) } catch {
+                options.log("warning: the run is committed, but the report \(DisplayName.of(report)) could not be written: \(Self.describe(error).message)")
             }
         }
     }
@@ -382,7 +397,7 @@ public struct BatchJob {
                 guard guessed != nil else {
                     if !excludes.contains(where: { $0.matches(file.relativePath) }) {
                         skipped.append(SkippedEntry(
-                            name: DisplayName.escape(file.relativePath),
+                            name: DisplayName.of(file.relativePath),
                             reason: "not an input format (.csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz; --include selects others)"))
                     }
                     continue
@@ -406,12 +421,12 @@ public struct BatchJob {
         var owners: [String: [String]] = [:]
         for file in planned { owners[file.singleOutput, default: []].append(file.source.relativePath) }
         var collisions = owners.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }.map { output, inputs in
-            "\(inputs.map(DisplayName.escape).joined(separator: ", ")) -> \(DisplayName.escape(output))"
+            "\(inputs.map { DisplayName.of($0) }.joined(separator: ", ")) -> \(DisplayName.of(output))"
         }
         for file in planned {
             for other in planned where other.index != file.index && other.ownsOutputName(file.singleOutput) {
                 collisions.append(
-                    "\(DisplayName.escape(file.source.relativePath)) -> \(DisplayName.escape(file.singleOutput)), a part name of \(DisplayName.escape(other.source.relativePath))")
+                    "\(DisplayName.of(file.source.relativePath)) -> \(DisplayName.of(file.singleOutput)), a part name of \(DisplayName.of(other.source.relativePath))")
             }
         }
         // An output that is also a folder of other outputs (object keys `x.csv.gz` and `x.csv.gz/y.csv`).
@@ -426,7 +441,7 @@ public struct BatchJob {
         for file in planned {
             if let other = folders[file.singleOutput] {
                 collisions.append(
-                    "\(DisplayName.escape(file.source.relativePath)) -> \(DisplayName.escape(file.singleOutput)), a folder of the output of \(DisplayName.escape(other))")
+                    "\(DisplayName.of(file.source.relativePath)) -> \(DisplayName.of(file.singleOutput)), a folder of the output of \(DisplayName.of(other))")
             }
         }
         if !collisions.isEmpty {
@@ -616,7 +631,7 @@ final class RunContext: @unchecked Sendable {
             options.log("warning: \(lost)")
             return false
         } catch {
-            options.log("warning: ledger: could not record the failure of \(file.source.relativePath): \(error)")
+            options.log("warning: ledger: could not record the failure of \(DisplayName.of(file.source.relativePath)): \(error)")
         }
         return true
     }
@@ -635,14 +650,14 @@ final class RunContext: @unchecked Sendable {
         let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1_000_000) }
         switch result.status {
         case .failed:
-            progress.print("error: \(result.input): \(result.error ?? "failed")", always: true, log: options.log)
+            progress.print("error: \(DisplayName.of(result.input)): \(result.error ?? "failed")", always: true, log: options.log)
         case .masked where options.listFiles:
-            let outputs = result.outputs.count == 1 ? result.outputs[0] : "\(result.outputs.count) parts"
+            let outputs = result.outputs.count == 1 ? DisplayName.of(result.outputs[0]) : "\(result.outputs.count) parts"
             progress.print(
-                "masked \(result.input) -> \(outputs) (\(result.recordsIn) records, \(mb(result.inputBytes)) -> \(mb(result.outputBytes)), \(String(format: "%.2f", result.elapsedSeconds)) s)",
+                "masked \(DisplayName.of(result.input)) -> \(outputs) (\(result.recordsIn) records, \(mb(result.inputBytes)) -> \(mb(result.outputBytes)), \(String(format: "%.2f", result.elapsedSeconds)) s)",
                 always: false, log: options.log)
         case .skipped where options.listFiles:
-            progress.print("skipped \(result.input) (unchanged since it was masked)", always: false, log: options.log)
+            progress.print("skipped \(DisplayName.of(result.input)) (unchanged since it was masked)", always: false, log: options.log)
         default:
             break
         }
@@ -718,19 +733,20 @@ final class RunContext: @unchecked Sendable {
             jobOptions.requireExactFields = options.strictFields
             let log = options.log
             let name = file.source.relativePath
-            jobOptions.log = { log("\(name): \($0)") }
+            jobOptions.log = { log("\(DisplayName.of(name)): \($0)") }
             let masked = try MaskJob(rules: job.rules, hasher: job.hasher, options: jobOptions).run(source: input)
             try input.drain()
+            FaultPoint.reach("batch.staged")
 
             // The identity recorded must describe the bytes that were masked.
             guard input.rawBytesRead == file.source.size else {
-                throw IOFailure("\(file.source.uri) changed while it was masked (\(input.rawBytesRead) bytes read, \(file.source.size) listed)")
+                throw IOFailure("\(DisplayName.of(file.source.uri)) changed while it was masked (\(input.rawBytesRead) bytes read, \(file.source.size) listed)")
             }
             if let modified = file.source.modified {
                 var info = stat()
                 let now = stat(file.source.uri, &info) == 0 ? Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9 : -1
                 guard now == modified, Int(info.st_size) == file.source.size else {
-                    throw IOFailure("\(file.source.uri) changed while it was masked")
+                    throw IOFailure("\(DisplayName.of(file.source.uri)) changed while it was masked")
                 }
             }
 
@@ -766,6 +782,7 @@ final class RunContext: @unchecked Sendable {
                 }
                 for (part, name) in zip(parts, names) {
                     try destination.commit(file: "\(folder)/out/\(part.file)", to: name, sha256: part.sha256)
+                    FaultPoint.reach("batch.output-renamed")
                 }
                 // Outputs of an earlier run of this input under names this run did not write.
                 for stale in try destination.names(in: file.directory, startingWith: file.stem + ".")
@@ -773,6 +790,7 @@ final class RunContext: @unchecked Sendable {
                     try destination.remove(stale)
                 }
                 try destination.write(try manifest.encoded(), to: file.manifestPath)
+                FaultPoint.reach("batch.file-committed")
             }
         } catch let lost as SharedWorkQueue.ClaimLost {
             options.log("warning: \(lost)")

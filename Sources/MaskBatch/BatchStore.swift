@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import MaskCore
 import MaskObjectStore
 import MaskPipeline
 
@@ -120,37 +121,21 @@ enum LocalPaths {
         do {
             try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         } catch {
-            throw IOFailure("cannot create \(parent): \(error.localizedDescription)")
+            throw IOFailure("cannot create \(DisplayName.of(parent)): \(error.localizedDescription)")
         }
     }
 
-    /// Writes `data` under a hidden temporary name beside `path`, syncs, renames into place.
+    /// Writes a whole file the way `OutputFile` does (temporary and rename for regular files,
+    /// through for FIFOs and devices), creating its folders first.
     static func writeAtomically(_ data: Data, to path: String) throws {
         try makeParent(of: path)
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw IOFailure("cannot create \(temporary): \(errorText())") }
-        var failure: String?
-        data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = "cannot write \(temporary): \(errorText())"
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == nil && fsync(descriptor) != 0 && errno != EINVAL { failure = "cannot flush \(temporary): \(errorText())" }
-        close(descriptor)
-        if failure == nil && rename(temporary, path) != 0 { failure = "cannot rename \(temporary) to \(path): \(errorText())" }
-        if let failure {
-            unlink(temporary)
-            throw IOFailure(failure)
-        }
+        try OutputFile.write(Array(data), to: path)
+    }
+
+    /// A file the user named (`--report`): `-` is standard output, and a killed run's temporary
+    /// beside it is removed.
+    static func writeUserFile(_ data: Data, to path: String) throws {
+        try OutputFile.write(Array(data), to: path, standardOutputDash: true, sweepStale: true)
     }
 }
 
@@ -180,32 +165,44 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
     func prepare(shared: Bool) throws {
         self.shared = shared
         do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
-            throw JobFailure.io("cannot create output folder \(root): \(error.localizedDescription)")
+            throw JobFailure.io("cannot create output folder \(DisplayName.of(root)): \(error.localizedDescription)")
         }
         // One batch at a time per destination: an advisory lock on the folder itself, released by
         // the kernel when the process ends however it ends (no lock file left behind). Workers of
         // one shared run write here together (a shared lock), so a plain batch (exclusive)
         // cannot start while they do, nor they while it does.
         lockDescriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard lockDescriptor >= 0 else { throw JobFailure.io("cannot open \(root): \(LocalPaths.errorText())") }
+        guard lockDescriptor >= 0 else { throw JobFailure.io("cannot open \(DisplayName.of(root)): \(LocalPaths.errorText())") }
         if flock(lockDescriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
-            throw JobFailure.usage("another mask batch\(shared ? " (not of this shared run)" : "") is writing to \(root)")
+            throw JobFailure.usage("another mask batch\(shared ? " (not of this shared run)" : "") is writing to \(DisplayName.of(root))")
         }
         if shared {
             // Each worker its own folder; what killed workers leave is cleared by the last one.
             stagingDirectory = "\(stagingRoot)/worker-\(UUID().uuidString.lowercased())"
         } else {
-            // A killed run's temporary files: nothing in there was committed.
+            // A killed run's temporary files: nothing in there was committed, and under the
+            // exclusive lock no other run is writing any.
             try? FileManager.default.removeItem(atPath: stagingDirectory)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where isTemporaryName(name) { unlink(full(name)) }
+            removeTemporaries(in: full("_manifests"))
         }
         do { try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: true) } catch {
             throw JobFailure.io("cannot create \(stagingDirectory): \(error.localizedDescription)")
         }
     }
 
+    /// The half-written `.NAME.PID.tmp` files of small writes (`write(_:to:)`) a kill left in
+    /// `folder` and below (the per-file manifests; the run manifest and `_SUCCESS` are at the root).
+    private func removeTemporaries(in folder: String) {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return }
+        while let relative = walker.nextObject() as? String {
+            if isTemporaryName((relative as NSString).lastPathComponent) { unlink("\(folder)/\(relative)") }
+        }
+    }
+
     func read(_ path: String) throws -> Data? {
         guard FileManager.default.fileExists(atPath: full(path)) else { return nil }
-        guard let data = FileManager.default.contents(atPath: full(path)) else { throw IOFailure("cannot read \(full(path))") }
+        guard let data = FileManager.default.contents(atPath: full(path)) else { throw IOFailure("cannot read \(DisplayName.of(full(path)))") }
         return data
     }
 
@@ -216,7 +213,7 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
     }
 
     func remove(_ path: String) throws {
-        if unlink(full(path)) != 0 && errno != ENOENT { throw IOFailure("cannot remove \(full(path)): \(LocalPaths.errorText())") }
+        if unlink(full(path)) != 0 && errno != ENOENT { throw IOFailure("cannot remove \(DisplayName.of(full(path))): \(LocalPaths.errorText())") }
     }
 
     /// The first symbolic link among `path`'s components below the root (the root itself is the
@@ -242,7 +239,7 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
             if let found = link(along: path) { links[found.path] = found.target }
         }
         guard !links.isEmpty else { return }
-        let named = links.keys.sorted().map { "\(DisplayName.escape($0)) -> \(DisplayName.escape(links[$0]!))" }
+        let named = links.keys.sorted().map { "\(DisplayName.of($0)) -> \(DisplayName.of(links[$0]!))" }
         throw JobFailure.usage(
             "symbolic link\(links.count == 1 ? "" : "s") inside --output \(root): \(named.joined(separator: ", ")); "
                 + "mask batch never writes through a link in its destination: replace it with a folder, or choose another --output (nothing was written)")
@@ -251,7 +248,7 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
     func commit(file: String, to path: String, sha256: String) throws {
         try refuseLinks(along: [path])
         try LocalPaths.makeParent(of: full(path))
-        guard rename(file, full(path)) == 0 else { throw IOFailure("cannot move \(file) to \(full(path)): \(LocalPaths.errorText())") }
+        guard rename(file, full(path)) == 0 else { throw IOFailure("cannot move \(DisplayName.of(file)) to \(DisplayName.of(full(path))): \(LocalPaths.errorText())") }
     }
 
     func write(_ data: Data, to path: String) throws {
@@ -310,7 +307,7 @@ final class S3Source: BatchSource, @unchecked Sendable {
             let segments = relative.split(separator: "/")
             guard !segments.isEmpty else { continue }
             if segments.contains(where: { $0 == "." || $0 == ".." }) {
-                listing.skipped.append(SkippedEntry(name: DisplayName.escape(relative), reason: "'.' or '..' in the key"))
+                listing.skipped.append(SkippedEntry(name: DisplayName.of(relative), reason: "'.' or '..' in the key"))
                 continue
             }
             guard !isHiddenPath(relative) else { continue }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Crypto
 import Foundation
+import MaskCore
 import MaskCompression
 import MaskPipeline
 
@@ -54,7 +55,7 @@ final class HashingFileSource: ByteSource, @unchecked Sendable {
 /// FIFO since it was listed fails instead of hanging the run.)
 func sha256OfFile(_ path: String) throws -> String {
     let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard descriptor >= 0 else { throw IOFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
+    guard descriptor >= 0 else { throw IOFailure("cannot open \(DisplayName.of(path)): \(String(cString: strerror(errno)))") }
     defer { close(descriptor) }
     var info = stat()
     guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw IOFailure("\(path) is no longer a regular file") }
@@ -64,7 +65,7 @@ func sha256OfFile(_ path: String) throws -> String {
         let count = block.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
         if count < 0 {
             if errno == EINTR { continue }
-            throw IOFailure("cannot read \(path): \(String(cString: strerror(errno)))")
+            throw IOFailure("cannot read \(DisplayName.of(path)): \(String(cString: strerror(errno)))")
         }
         if count == 0 { break }
         block.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }

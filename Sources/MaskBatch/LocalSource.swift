@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import MaskCore
 import MaskPipeline
 
 /// An entry under the input that is not masked, and why: listed in the run summary and on
@@ -22,45 +23,6 @@ public struct SkippedEntry: Codable, Sendable, Equatable {
     static func sorted(_ entries: [SkippedEntry]) -> [SkippedEntry] {
         entries.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
     }
-}
-
-/// Names from the input shown on a terminal, in logs and in JSON: printable and unambiguous.
-/// Bytes that are not UTF-8 become `\xNN`, control characters `\n`, `\r`, `\t` or `\xNN`, and a
-/// backslash `\\`, so a name can neither forge a log line nor pass for another name.
-public enum DisplayName {
-    public static func escape(_ bytes: [UInt8]) -> String {
-        var out = ""
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte < 0x80 {
-                switch byte {
-                case 0x0A: out += "\\n"
-                case 0x0D: out += "\\r"
-                case 0x09: out += "\\t"
-                case 0x5C: out += "\\\\"
-                case 0..<0x20, 0x7F: out += String(format: "\\x%02x", byte)
-                default: out.unicodeScalars.append(UnicodeScalar(byte))
-                }
-                index += 1
-                continue
-            }
-            // The longest valid UTF-8 sequence starting here, else one escaped byte.
-            let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
-            if length > 1, index + length <= bytes.count,
-                let scalar = String(validating: bytes[index..<index + length], as: UTF8.self)
-            {
-                out += scalar
-                index += length
-            } else {
-                out += String(format: "\\x%02x", byte)
-                index += 1
-            }
-        }
-        return out
-    }
-
-    public static func escape(_ text: String) -> String { escape(Array(text.utf8)) }
 }
 
 /// A local input folder, walked without following symbolic links out of it.
@@ -92,9 +54,9 @@ final class LocalSource: BatchSource, @unchecked Sendable {
 
     func list() throws -> SourceListing {
         var info = stat()
-        guard stat(root, &info) == 0 else { throw JobFailure.io("cannot read input folder \(root): \(LocalPaths.errorText())") }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw JobFailure.usage("--input \(root) is not a folder") }
-        guard let resolved = realpath(root, nil) else { throw JobFailure.io("cannot resolve input folder \(root): \(LocalPaths.errorText())") }
+        guard stat(root, &info) == 0 else { throw JobFailure.io("cannot read input folder \(DisplayName.of(root)): \(LocalPaths.errorText())") }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw JobFailure.usage("--input \(DisplayName.of(root)) is not a folder") }
+        guard let resolved = realpath(root, nil) else { throw JobFailure.io("cannot resolve input folder \(DisplayName.of(root)): \(LocalPaths.errorText())") }
         let realRoot = String(cString: resolved)
         free(resolved)
         var listing = SourceListing()
@@ -107,7 +69,7 @@ final class LocalSource: BatchSource, @unchecked Sendable {
     /// The names in a folder, as bytes (a name need not be UTF-8), `.` and `..` left out.
     private func entries(of directory: [UInt8]) throws -> [[UInt8]] {
         guard let handle = opendir(directory.map { CChar(bitPattern: $0) } + [0]) else {
-            throw JobFailure.io("cannot list \(DisplayName.escape(directory)): \(LocalPaths.errorText())")
+            throw JobFailure.io("cannot list \(DisplayName.of(bytes: directory)): \(LocalPaths.errorText())")
         }
         defer { closedir(handle) }
         var names: [[UInt8]] = []
@@ -117,7 +79,7 @@ final class LocalSource: BatchSource, @unchecked Sendable {
             if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
             errno = 0
         }
-        if errno != 0 { throw JobFailure.io("cannot list \(DisplayName.escape(directory)): \(LocalPaths.errorText())") }
+        if errno != 0 { throw JobFailure.io("cannot list \(DisplayName.of(bytes: directory)): \(LocalPaths.errorText())") }
         return names.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
@@ -128,7 +90,7 @@ final class LocalSource: BatchSource, @unchecked Sendable {
             // Hidden and marker files (`.tmp`, `_SUCCESS`, `_temporary/`): never inputs, by convention.
             if name.first == UInt8(ascii: ".") || name.first == UInt8(ascii: "_") { continue }
             let pathBytes = relative.isEmpty ? name : relative + [0x2F] + name
-            let shown = DisplayName.escape(pathBytes)
+            let shown = DisplayName.of(bytes: pathBytes)
             func skip(_ reason: String) { listing.skipped.append(SkippedEntry(name: shown, reason: reason)) }
             // Output names, manifests and object keys are UTF-8: such a name has no faithful output.
             guard let path = String(validating: pathBytes, as: UTF8.self) else {

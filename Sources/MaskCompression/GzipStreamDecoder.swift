@@ -5,7 +5,13 @@ public struct CompressionError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Offset in the compressed stream where the problem was found.
     public var compressedOffset: Int
-    public var description: String { "corrupt gzip input at compressed byte \(compressedOffset): \(message)" }
+    /// Bytes after the end of a member that do not start another one.
+    public var trailingData = false
+    public var description: String {
+        trailingData
+            ? "trailing data after gzip member at compressed offset \(compressedOffset)"
+            : "corrupt gzip input at compressed byte \(compressedOffset): \(message)"
+    }
 }
 
 /// Streaming gunzip of a possibly multi-member gzip stream.
@@ -16,8 +22,6 @@ public final class GzipStreamDecoder {
     private var stream = z_stream()
     private var memberOpen = false
     private var consumed = 0
-    /// Bytes after a member that do not start a new one (e.g. zero padding from tape tools).
-    private var trailingGarbage = false
 
     public init() throws {
         let status = CZlib_inflateInit2(&stream, 16 + MAX_WBITS)
@@ -32,15 +36,17 @@ public final class GzipStreamDecoder {
 
     /// Decompresses all of `input`, appending the output.
     public func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
-        guard let base = input.baseAddress, input.count > 0, !trailingGarbage else { return }
+        guard let base = input.baseAddress, input.count > 0 else { return }
         var offset = 0
         var window = [UInt8](repeating: 0, count: 256 * 1024)
         while offset < input.count {
             if !memberOpen {
-                // Only a gzip magic number may start another member.
+                // After a member only another member may follow. Anything else (garbage, a
+                // second file appended by mistake, even tape-style zero padding) is refused: bytes
+                // that are silently dropped are records that silently vanish. A wrong second
+                // magic byte or a bad header after 0x1F fails in inflate below.
                 if input[offset] != 0x1F {
-                    trailingGarbage = true
-                    return
+                    throw CompressionError(message: "trailing data", compressedOffset: consumed, trailingData: true)
                 }
             }
             stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self) + offset)

@@ -1,3 +1,4 @@
+import MaskCore
 import MaskPostgres
 
 /// The bytes of a PostgreSQL `COPY (…) TO STDOUT WITH (FORMAT csv, HEADER)`, fed straight into the
@@ -17,7 +18,7 @@ public final class CopySource: ByteSource, @unchecked Sendable {
         do {
             return try stream.read(into: &buffer, limit: limit)
         } catch let error as PostgresError {
-            throw IOFailure("\(name): \(error)")
+            throw IOFailure("\(DisplayName.of(name)): \(error)")
         }
     }
 }

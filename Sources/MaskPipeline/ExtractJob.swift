@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import MaskCore
 import MaskEngine
 import MaskPostgres
 import MaskRules
@@ -19,7 +20,10 @@ public enum ExtractSelection: Sendable {
 ///
 /// All tables are read in one `REPEATABLE READ, READ ONLY` transaction, so a multi-table extract is
 /// one consistent snapshot. Table folders are built in a hidden staging folder and renamed into
-/// place only after the last table succeeded: a failure at any point leaves no part visible.
+/// place only after the last table succeeded: a failure at any point leaves no part visible. The
+/// moves are journalled (`_COMMITTING`, as in `DirectorySink`), so a kill between the first move
+/// and `_SUCCESS` leaves a folder the next run recognises as an interrupted commit and redoes; the
+/// tables carry no `_SUCCESS` of their own, the extract's is the only one.
 public struct ExtractJob {
     public let url: String
     public let selection: ExtractSelection
@@ -65,29 +69,46 @@ public struct ExtractJob {
             throw error.kind == .badURL ? JobFailure.usage(error.description) : JobFailure.io(error.description)
         }
         let staging = "\(outputDirectory)/.mask-staging-\(getpid())"
+        let shown = DisplayName.of(outputDirectory)
+        let lock: Int32
         do {
             try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+            lock = try takeOutputFolder()
             if FileManager.default.fileExists(atPath: "\(outputDirectory)/_SUCCESS") && !options.overwrite {
-                throw JobFailure.usage("output directory \(outputDirectory) already holds a finished extract; use --overwrite to replace it")
+                close(lock)
+                throw JobFailure.usage("output directory \(shown) already holds a finished extract; use --overwrite to replace it")
             }
-            try? FileManager.default.removeItem(atPath: staging)
             try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         } catch let failure as JobFailure {
             throw failure
         } catch {
-            throw JobFailure.io("cannot create \(staging): \(error.localizedDescription)")
+            throw JobFailure.io("cannot create \(DisplayName.of(staging)): \(error.localizedDescription)")
         }
+        defer { close(lock) }
         do {
             let results = try extractAll(connection: connection, staging: staging)
-            // Everything is masked: move table folders into place, then the summary, then _SUCCESS.
+            FaultPoint.reach("extract.tables-staged")
+            // Everything is masked. The journal first (which folders are about to change), then
+            // the old _SUCCESS and summary go, the table folders move into place, then the
+            // summary, _SUCCESS, and the journal goes. See `takeOutputFolder` for the rerun.
+            let journal = CommitJournal(pid: getpid(), parts: results.map(\.folder))
+            do { try OutputFile.write(try journal.encoded(), to: "\(outputDirectory)/\(DirectorySink.journalName)") } catch {
+                throw JobFailure.io("\(error)")
+            }
+            syncDirectory(outputDirectory)
+            FaultPoint.reach("extract.journal-written")
             unlink("\(outputDirectory)/_SUCCESS")
-            for result in results {
+            unlink("\(outputDirectory)/_extract.json")
+            for (index, result) in results.enumerated() {
                 let target = "\(outputDirectory)/\(result.folder)"
                 try? FileManager.default.removeItem(atPath: target)
                 guard rename("\(staging)/\(result.folder)", target) == 0 else {
-                    throw JobFailure.io("cannot move \(result.folder) into \(outputDirectory): \(String(cString: strerror(errno)))")
+                    throw JobFailure.io("cannot move \(DisplayName.of(result.folder)) into \(shown): \(String(cString: strerror(errno)))")
                 }
+                if index == 0 && results.count > 1 { FaultPoint.reach("extract.table-moved") }
             }
+            syncDirectory(outputDirectory)
+            FaultPoint.reach("extract.tables-moved")
             try? FileManager.default.removeItem(atPath: staging)
             let formatter = ISO8601DateFormatter()
             let summary = Summary(
@@ -98,15 +119,53 @@ public struct ExtractJob {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             do {
                 try writeAtomically(Array(try encoder.encode(summary)) + [0x0A], to: "\(outputDirectory)/_extract.json")
+                FaultPoint.reach("extract.summary-written")
                 try writeAtomically([], to: "\(outputDirectory)/_SUCCESS")
+                FaultPoint.reach("extract.success-written")
             } catch {
                 throw JobFailure.io("\(error)")
             }
+            unlink("\(outputDirectory)/\(DirectorySink.journalName)")
+            syncDirectory(outputDirectory)
             return summary
         } catch {
             try? FileManager.default.removeItem(atPath: staging)
             throw error
         }
+    }
+
+    /// Locks the output folder for this run (`flock`, released however the process ends) and
+    /// clears what a killed run left there: under the lock, every staging folder and temporary
+    /// is a dead run's; a journal without `_SUCCESS` is an interrupted commit, whose table folders
+    /// and summary are removed (without `--overwrite`: the run that wrote it had the right);
+    /// a journal beside `_SUCCESS` is a commit that completed, and only the journal goes.
+    /// - Returns: the locked descriptor, to close when the run ends.
+    private func takeOutputFolder() throws -> Int32 {
+        let shown = DisplayName.of(outputDirectory)
+        let lock = open(outputDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard lock >= 0 else { throw JobFailure.io("cannot open output directory \(shown): \(String(cString: strerror(errno)))") }
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            close(lock)
+            throw JobFailure.usage("another mask run is writing to \(shown)")
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: outputDirectory)) ?? []
+        for name in names where name.hasPrefix(".mask-staging-") || isTemporaryName(name) {
+            try? FileManager.default.removeItem(atPath: "\(outputDirectory)/\(name)")
+        }
+        let journalPath = "\(outputDirectory)/\(DirectorySink.journalName)"
+        guard names.contains(DirectorySink.journalName) else { return lock }
+        if !names.contains("_SUCCESS") {
+            let journal = FileManager.default.contents(atPath: journalPath).flatMap { try? JSONDecoder().decode(CommitJournal.self, from: $0) }
+            // Only plain folder names of this folder: never a path out of it.
+            for folder in journal?.parts ?? [] where !folder.contains("/") && folder != "." && folder != ".." && !folder.isEmpty {
+                try? FileManager.default.removeItem(atPath: "\(outputDirectory)/\(folder)")
+            }
+            unlink("\(outputDirectory)/_extract.json")
+            options.log("warning: \(shown) held an interrupted extract (\(DirectorySink.journalName) without _SUCCESS); removed its tables")
+        }
+        unlink(journalPath)
+        syncDirectory(outputDirectory)
+        return lock
     }
 
     private func extractAll(connection: PostgresConnection, staging: String) throws -> [TableResult] {
@@ -118,6 +177,7 @@ public struct ExtractJob {
                 tableOptions.outputDirectory = "\(staging)/\(folder)"
                 tableOptions.input = nil
                 tableOptions.format = .csv
+                tableOptions.writeSuccessMarker = false
                 tableOptions.dialect = .init(delimiter: UInt8(ascii: ","), hasHeader: true)
                 if case .schema = selection { tableOptions.requireExactFields = false }
                 let stream: CopyOutStream
@@ -132,7 +192,7 @@ public struct ExtractJob {
                 results.append(TableResult(
                     name: label, folder: folder, records: result.manifest.recordsOut,
                     outputBytes: result.manifest.outputBytes, parts: result.manifest.parts.count))
-                options.log("extracted \(label): \(result.manifest.recordsOut) records")
+                options.log("extracted \(DisplayName.of(label)): \(result.manifest.recordsOut) records")
             }
             try connection.query("COMMIT")
             return results

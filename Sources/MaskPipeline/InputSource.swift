@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import MaskCompression
+import MaskCore
 
 /// An I/O failure (exit code 3): a file that cannot be opened, read or written.
 public struct IOFailure: Error, Sendable, CustomStringConvertible {
@@ -56,7 +57,7 @@ public final class InputSource: ByteSource, @unchecked Sendable {
         if let path, path != "-" {
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
-                throw IOFailure("cannot open input \(displayName ?? path): \(String(cString: strerror(errno)))")
+                throw IOFailure("cannot open input \(DisplayName.of(displayName ?? path)): \(String(cString: strerror(errno)))")
             }
             self.descriptor = descriptor
             ownsDescriptor = true
@@ -77,7 +78,7 @@ public final class InputSource: ByteSource, @unchecked Sendable {
             let count = raw.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw IOFailure("cannot read \(name): \(String(cString: strerror(errno)))")
+                throw IOFailure("cannot read \(DisplayName.of(name)): \(String(cString: strerror(errno)))")
             }
             rawBytesRead += count
             if count > 0, let onRawBytes { raw.withUnsafeBytes { onRawBytes(UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
@@ -111,7 +112,7 @@ public final class InputSource: ByteSource, @unchecked Sendable {
             if count == 0 {
                 endOfInput = true
                 if let decoder {
-                    do { try decoder.finish() } catch { throw IOFailure("\(name): \(error)") }
+                    do { try decoder.finish() } catch { throw IOFailure("\(DisplayName.of(name)): \(error)") }
                 }
                 return 0
             }
@@ -126,7 +127,7 @@ public final class InputSource: ByteSource, @unchecked Sendable {
                 do {
                     try raw.withUnsafeBytes { try decoder.decompress(UnsafeRawBufferPointer(rebasing: $0[0..<count]), into: &decoded) }
                 } catch {
-                    throw IOFailure("\(name): \(error)")
+                    throw IOFailure("\(DisplayName.of(name)): \(error)")
                 }
             } else {
                 // Plain input goes straight into the caller's buffer, without a second copy.

@@ -39,7 +39,12 @@ public struct JobOptions: Sendable {
     public var maxPartSize = 256 << 20
     public var overwrite = false
     public var rejectsPath: String?
+    /// `--report FILE` (`-` is standard output). Written after the output is committed; a report
+    /// that then cannot be written is a warning, not a failed run (README, "--report").
     public var reportPath: String?
+    /// `--output DIR` ends with `_SUCCESS`; `mask extract` turns it off in its table folders, whose
+    /// one success marker is the extract's own.
+    public var writeSuccessMarker = true
     public var showProgress = false
     /// Exact field names in the rules must be columns of the input (see `CSVColumnPlan`).
     public var requireExactFields = true
@@ -137,6 +142,11 @@ public struct MaskJob {
             do { source = try InputSource(path: options.input) } catch let error as IOFailure { throw JobFailure.io(error.description) }
         }
         let inputName = source.name
+        // For messages: a name with a newline or an escape sequence must not forge a log line.
+        let shownName = DisplayName.of(inputName)
+        if let report = options.reportPath {
+            do { try OutputFile.preflight(report, standardOutputDash: true, createdFolder: options.outputDirectory) } catch let error as IOFailure { throw JobFailure.io("--report: \(error)") }
+        }
         let chunker = Chunker(
             source: source, framing: options.format == .csv ? .csv(options.dialect) : .lines,
             targetSize: options.chunkSize, maxRecordSize: options.maxRecordSize)
@@ -147,9 +157,9 @@ public struct MaskJob {
         // depends on it, and a rules file naming a missing column must fail before output exists.
         let prepared: (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy], dialect: CSVDialect)
         do {
-            prepared = try prepare(chunker: chunker, values: values, inputName: inputName)
+            prepared = try prepare(chunker: chunker, values: values, inputName: shownName)
         } catch let error as OversizedRecord {
-            throw JobFailure.data(DataError(kind: .recordTooLarge, detail: "no record end within \(error.limit) bytes", input: inputName, record: 1, byteOffset: error.offset))
+            throw JobFailure.data(DataError(kind: .recordTooLarge, detail: "no record end within \(error.limit) bytes", input: shownName, record: 1, byteOffset: error.offset))
         } catch let error as IOFailure {
             throw JobFailure.io(error.description)
         }
@@ -164,7 +174,9 @@ public struct MaskJob {
                 sink = DiscardSink()
             } else if let directory = options.outputDirectory {
                 let ext = (options.format == .csv ? (options.dialect.delimiter == 0x09 ? ".tsv" : ".csv") : ".jsonl") + (options.compress ? ".gz" : "")
-                sink = try DirectorySink(directory: directory, fileExtension: ext, header: headerOutput, maxPartSize: options.maxPartSize, overwrite: options.overwrite)
+                sink = try DirectorySink(
+                    directory: directory, fileExtension: ext, header: headerOutput, maxPartSize: options.maxPartSize, overwrite: options.overwrite,
+                    writeSuccessMarker: options.writeSuccessMarker, log: options.log)
             } else {
                 sink = try StandardOutputSink(header: headerOutput)
             }
@@ -211,23 +223,23 @@ public struct MaskJob {
                     let masked = processed.masked
                     for problem in masked.problems {
                         let error = DataError(
-                            kind: problem.kind, detail: problem.detail, input: inputName,
+                            kind: problem.kind, detail: problem.detail, input: shownName,
                             record: statistics.recordsIn + problem.recordInChunk,
                             byteOffset: processed.offset + problem.offsetInChunk)
                         guard rejects != nil else { throw JobFailure.data(error) }
                         warnings += 1
-                        if warnings <= 10 { options.log("warning: \(error) (written masked to \(options.rejectsPath!))") }
+                        if warnings <= 10 { options.log("warning: \(error) (written masked to \(DisplayName.of(options.rejectsPath!)))") }
                     }
                     if !masked.rejects.isEmpty { try rejects!.write(masked.rejects) }
                     if !processed.verified.isEmpty {
                         let detectorNames = options.verifyRules!.detectors.map(\.id)
                         throw JobFailure.verification(processed.verified.map {
-                            LocatedFinding(input: "\(inputName) (masked output)", record: statistics.recordsOut + $0.recordInChunk, byteOffset: -1,
+                            LocatedFinding(input: "\(shownName) (masked output)", record: statistics.recordsOut + $0.recordInChunk, byteOffset: -1,
                                            field: $0.field, detector: detectorNames[$0.detector])
                         })
                     }
                     for finding in masked.findings {
-                        located.append(LocatedFinding(input: inputName, record: statistics.recordsIn + finding.recordInChunk,
+                        located.append(LocatedFinding(input: shownName, record: statistics.recordsIn + finding.recordInChunk,
                                                       byteOffset: processed.offset + finding.offsetInChunk, field: finding.field,
                                                       detector: rules.detectors[finding.detector].id))
                     }
@@ -244,24 +256,27 @@ public struct MaskJob {
             case let oversized as OversizedRecord:
                 throw JobFailure.data(DataError(
                     kind: .recordTooLarge, detail: "no record end within \(oversized.limit) bytes; an unterminated quote?",
-                    input: inputName, record: statistics.recordsIn + 1, byteOffset: oversized.offset))
+                    input: shownName, record: statistics.recordsIn + 1, byteOffset: oversized.offset))
             case let failure as IOFailure: throw JobFailure.io(failure.description)
             case is BrokenPipe: throw error
             default: throw JobFailure.io("\(error)")
             }
         }
         progress?.finish()
-        if warnings > 10 { options.log("warning: \(warnings - 10) more malformed records written to \(options.rejectsPath!)") }
+        if warnings > 10 { options.log("warning: \(warnings - 10) more malformed records written to \(DisplayName.of(options.rejectsPath!))") }
         for (index, hits) in statistics.detectorLimitHits.enumerated() where hits > 0 {
             options.log("warning: detector '\(rules.detectors[index].id)' hit PCRE2's match limit on \(hits) value(s); each was replaced whole by its token (simplify the pattern)")
         }
 
+        // The rejects are committed before the output: a failure there must fail the run while
+        // nothing of it is visible yet.
         let parts: [PartInfo]
         do {
-            parts = try sink.commit()
+            parts = try sink.finish()
             try rejects?.commit()
         } catch {
             sink.abort()
+            rejects?.abort()
             throw JobFailure.io("\(error)")
         }
         let finished = Date()
@@ -282,15 +297,21 @@ public struct MaskJob {
             threads: options.threads, compression: options.compress ? "gzip-\(options.level)" : "none",
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
             elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
+        let encoded: [UInt8]
         do {
-            let encoded = try manifest.encoded()
-            if let directory = options.outputDirectory {
-                try writeAtomically(encoded, to: "\(directory)/_manifest.json")
-                try writeAtomically([], to: "\(directory)/_SUCCESS")
-            }
-            if let report = options.reportPath { try writeAtomically(encoded, to: report) }
+            encoded = try manifest.encoded()
+            try sink.publish(manifest: encoded)
         } catch {
+            sink.abort()
             throw JobFailure.io("\(error)")
+        }
+        // The output is committed (`_SUCCESS` written, or every byte on stdout): failing the run
+        // now would make an orchestrator retry a run that is done, and the retry refuse to
+        // overwrite it. The report is the one thing missing, and the warning says so.
+        if let report = options.reportPath {
+            do { try OutputFile.write(encoded, to: report, standardOutputDash: true, sweepStale: true) } catch {
+                options.log("warning: the output is committed, but the report could not be written: \(error)")
+            }
         }
         return JobResult(manifest: manifest, findings: located)
     }

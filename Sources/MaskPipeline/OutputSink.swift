@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Crypto
 import Foundation
+import MaskCore
 
 /// One finished output file.
 public struct PartInfo: Sendable, Codable, Equatable {
@@ -18,8 +19,10 @@ public struct PartInfo: Sendable, Codable, Equatable {
 protocol OutputSink: AnyObject {
     /// Appends one unit of output (a gzip member, or plain bytes) holding `records` records.
     func write(_ bytes: [UInt8], records: Int) throws
-    /// Makes the output visible. Called once, after every record was written.
-    func commit() throws -> [PartInfo]
+    /// Ends the output after every record was written (parts closed and synced, still hidden).
+    func finish() throws -> [PartInfo]
+    /// Makes the finished output visible with its manifest. Called once, after `finish`.
+    func publish(manifest: [UInt8]) throws
     /// Removes everything not yet committed. Must be safe to call after a failure at any point.
     func abort()
 }
@@ -42,45 +45,99 @@ final class StandardOutputSink: OutputSink {
         self.records += records
     }
 
-    func commit() throws -> [PartInfo] {
+    func finish() throws -> [PartInfo] {
         let sha = digest.finalize().map { String(format: "%02x", $0) }.joined()
         return [PartInfo(file: "<stdout>", bytes: bytes, records: records, sha256: sha)]
     }
+
+    func publish(manifest: [UInt8]) throws {}
 
     func abort() {}
 }
 
 /// Writes `part-NNNNN<ext>` files into a directory, rotating at `maxPartSize` bytes.
 ///
-/// Every part is written under a hidden temporary name and renamed only in `commit()`, after the
+/// Every part is written under a hidden temporary name and renamed only in `publish`, after the
 /// whole input was masked: a data error late in the input must leave no part behind that a
 /// loader could pick up as if the extract were complete. Each part starts with the header, so
 /// each loads on its own (BigQuery `skip_leading_rows=1`).
+///
+/// The commit, in this order, so that a kill at any step leaves a folder the next run can tell
+/// apart and finish (README, "--output DIR"):
+/// 1. parts complete and fsynced under `.part-NNNNN<ext>.PID.tmp`;
+/// 2. the journal `_COMMITTING` (the parts about to appear) written and the folder fsynced: from
+///    here the folder is marked as an unfinished commit;
+/// 3. an earlier `_SUCCESS`, `_manifest.json` and parts this run does not write removed;
+/// 4. the parts renamed into place, the folder fsynced;
+/// 5. `_manifest.json`, then `_SUCCESS`, then the journal removed.
+///
+/// A run takes an exclusive lock on the folder (`flock`, released by the kernel however the
+/// process ends), so every temporary it finds there is a dead run's and is removed. A journal
+/// without `_SUCCESS` is an interrupted commit: its parts and manifest are removed before this
+/// run masks anything, without `--overwrite` (the run that wrote it had the right to replace the
+/// folder). A journal beside `_SUCCESS` is a commit that completed: only the journal goes.
 final class DirectorySink: OutputSink {
+    static let journalName = "_COMMITTING"
+
     let directory: String
     let fileExtension: String
     let header: [UInt8]
     let maxPartSize: Int
+    let writeSuccessMarker: Bool
     private var current: WritableFile?
     private var currentInfo: PartInfo?
     private var currentDigest = SHA256()
     private var finished: [(temporary: String, info: PartInfo)] = []
     private var temporaries: [String] = []
+    private var lockDescriptor: Int32 = -1
 
-    init(directory: String, fileExtension: String, header: [UInt8], maxPartSize: Int, overwrite: Bool) throws {
+    /// - Parameter writeSuccessMarker: false where a caller commits several folders under one
+    ///   `_SUCCESS` of its own (`mask extract`).
+    init(directory: String, fileExtension: String, header: [UInt8], maxPartSize: Int, overwrite: Bool,
+         writeSuccessMarker: Bool = true, log: (String) -> Void = { _ in }) throws {
         self.directory = directory
         self.fileExtension = fileExtension
         self.header = header
         self.maxPartSize = maxPartSize
+        self.writeSuccessMarker = writeSuccessMarker
+        let shown = DisplayName.of(directory)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw IOFailure("cannot create output directory \(directory): \(error.localizedDescription)")
+            throw IOFailure("cannot create output directory \(shown): \(error.localizedDescription)")
         }
-        let existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        lockDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard lockDescriptor >= 0 else { throw IOFailure("cannot open output directory \(shown): \(String(cString: strerror(errno)))") }
+        if flock(lockDescriptor, LOCK_EX | LOCK_NB) != 0 {
+            close(lockDescriptor)
+            lockDescriptor = -1
+            throw UsageFailure("another mask run is writing to \(shown)")
+        }
+        var existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        // Under the lock, a temporary here belongs to no running mask: a killed run's.
+        for name in existing where isTemporaryName(name) { unlink("\(directory)/\(name)") }
+        if existing.contains(Self.journalName) {
+            if !existing.contains("_SUCCESS") {
+                for name in existing where name.hasPrefix("part-") || name == "_manifest.json" { unlink("\(directory)/\(name)") }
+                log("warning: \(shown) held an interrupted commit (\(Self.journalName) without _SUCCESS); removed its parts")
+            }
+            unlink("\(directory)/\(Self.journalName)")
+            syncDirectory(directory)
+            existing = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        }
         let previous = existing.filter { $0 == "_SUCCESS" || $0 == "_manifest.json" || $0.hasPrefix("part-") }
         if !previous.isEmpty && !overwrite {
-            throw UsageFailure("output directory \(directory) already holds a masked extract (\(previous.sorted().prefix(3).joined(separator: ", "))); use --overwrite to replace it")
+            unlock()
+            throw UsageFailure("output directory \(shown) already holds a masked extract (\(previous.sorted().prefix(3).map(DisplayName.of).joined(separator: ", "))); use --overwrite to replace it")
+        }
+    }
+
+    deinit { unlock() }
+
+    private func unlock() {
+        if lockDescriptor >= 0 {
+            close(lockDescriptor)
+            lockDescriptor = -1
         }
     }
 
@@ -118,31 +175,68 @@ final class DirectorySink: OutputSink {
         if let info = currentInfo, info.bytes >= maxPartSize, info.records > 0 { try closePart() }
         if current == nil { try openPart() }
         try append(bytes, records: records)
+        FaultPoint.reach("pipe.masking")
     }
 
-    func commit() throws -> [PartInfo] {
+    func finish() throws -> [PartInfo] {
         if current == nil && finished.isEmpty { try openPart() }  // an empty input still gives one part with the header
         try closePart()
+        FaultPoint.reach("pipe.parts-written")
+        return finished.map(\.info)
+    }
+
+    func publish(manifest: [UInt8]) throws {
+        let journal = CommitJournal(pid: getpid(), parts: finished.map(\.info.file))
+        try OutputFile.write(try journal.encoded(), to: "\(directory)/\(Self.journalName)")
+        syncDirectory(directory)
+        FaultPoint.reach("pipe.journal-written")
         // Replace an earlier extract (--overwrite): its _SUCCESS goes first, so no sensor fires on a mix.
         unlink("\(directory)/_SUCCESS")
+        unlink("\(directory)/_manifest.json")
         let keep = Set(finished.map(\.info.file))
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         where name.hasPrefix("part-") && !keep.contains(name) {
             unlink("\(directory)/\(name)")
         }
-        for (temporary, info) in finished {
+        FaultPoint.reach("pipe.old-output-removed")
+        for (index, (temporary, info)) in finished.enumerated() {
             guard rename(temporary, "\(directory)/\(info.file)") == 0 else {
-                throw IOFailure("cannot rename \(temporary): \(String(cString: strerror(errno)))")
+                throw IOFailure("cannot rename \(DisplayName.of(temporary)): \(String(cString: strerror(errno)))")
             }
+            temporaries.removeAll { $0 == temporary }
+            if index == 0 && finished.count > 1 { FaultPoint.reach("pipe.part-renamed") }
         }
-        temporaries.removeAll()
-        return finished.map(\.info)
+        syncDirectory(directory)
+        FaultPoint.reach("pipe.parts-renamed")
+        try OutputFile.write(manifest, to: "\(directory)/_manifest.json")
+        FaultPoint.reach("pipe.manifest-written")
+        if writeSuccessMarker {
+            try OutputFile.write([], to: "\(directory)/_SUCCESS")
+            FaultPoint.reach("pipe.success-written")
+        }
+        unlink("\(directory)/\(Self.journalName)")
+        syncDirectory(directory)
+        unlock()
     }
 
     func abort() {
         current = nil
         for temporary in temporaries { unlink(temporary) }
         temporaries.removeAll()
+        unlock()
+    }
+}
+
+/// The content of `_COMMITTING`: which run was committing which parts (for people; a later run
+/// only needs to know the file is there).
+struct CommitJournal: Codable {
+    var pid: Int32
+    var parts: [String]
+
+    func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [0x0A]
     }
 }
 
@@ -162,7 +256,9 @@ final class DiscardSink: OutputSink {
         self.records += records
     }
 
-    func commit() throws -> [PartInfo] { [] }
+    func finish() throws -> [PartInfo] { [] }
+
+    func publish(manifest: [UInt8]) throws {}
 
     func abort() {}
 }

@@ -7,17 +7,16 @@ import Foundation
 import MaskCompression
 
 /// `--rejects FILE`: malformed records, already masked by a raw scan, under the input's header.
-/// Gzip-compressed when the name ends in `.gz`. Appears atomically at the end of a successful run.
+/// Gzip-compressed when the name ends in `.gz`. A regular file appears atomically at the end of a
+/// successful run; a FIFO or device is written through as records come (see `OutputFile`).
 final class RejectsWriter {
     let path: String
-    private let temporary: String
-    private let file: WritableFile
+    private let file: OutputFile
     private let encoder: GzipMemberEncoder?
 
     init(path: String, header: [UInt8]) throws {
         self.path = path
-        temporary = temporaryName(for: path)
-        file = try WritableFile(creating: temporary)
+        file = try OutputFile(path: path, sweepStale: true)
         encoder = path.hasSuffix(".gz") ? GzipMemberEncoder(level: 6) : nil
         if !header.isEmpty { try write(header) }
     }
@@ -33,14 +32,11 @@ final class RejectsWriter {
     }
 
     func commit() throws {
-        try file.sync()
-        guard rename(temporary, path) == 0 else {
-            throw IOFailure("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
-        }
+        try file.commit()
     }
 
     func abort() {
-        unlink(temporary)
+        file.abort()
     }
 }
 

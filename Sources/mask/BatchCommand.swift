@@ -207,7 +207,7 @@ struct Batch: ParsableCommand {
             if summary.endedRun == true { line += "ended run \(summary.runID ?? "?"): " }
             line += "\(summary.filesTotal) files: \(summary.filesMasked) masked, \(summary.filesSkipped) skipped, \(summary.filesFailed) failed"
             if summary.filesCancelled > 0 { line += ", \(summary.filesCancelled) not started" }
-            line += String(format: "; %.1f MB masked in %.2f s (%.1f MB/s) -> %@", Double(summary.maskedInputBytes) / 1e6, summary.elapsedSeconds, rate, summary.destination)
+            line += String(format: "; %.1f MB masked in %.2f s (%.1f MB/s) -> %@", Double(summary.maskedInputBytes) / 1e6, summary.elapsedSeconds, rate, DisplayName.of(summary.destination))
             printNote(line)
             if !summary.skipped.isEmpty {
                 // Every entry is in the report and the run manifest; the first ones here.
@@ -219,7 +219,7 @@ struct Batch: ParsableCommand {
                 }
             }
             for failure in summary.failures {
-                printError("failed: \(failure.input): \(failure.error)")
+                printError("failed: \(DisplayName.of(failure.input)): \(failure.error)")
             }
             failed = summary.status != "succeeded"
         }

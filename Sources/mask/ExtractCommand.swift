@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MaskCore
 import MaskEngine
 import MaskPipeline
 import MaskRules
@@ -105,7 +106,7 @@ struct Extract: ParsableCommand {
             finishLedger(ledger, .init(status: "succeeded", recordsIn: records, recordsOut: records, bytesIn: 0,
                                        bytesOut: summary.tables.reduce(0) { $0 + $1.outputBytes }, detectorCounts: [:], error: nil))
             if !quiet {
-                printNote("extracted \(summary.tables.count) table(s), \(summary.tables.reduce(0) { $0 + $1.records }) records -> \(output)")
+                printNote("extracted \(summary.tables.count) table(s), \(summary.tables.reduce(0) { $0 + $1.records }) records -> \(DisplayName.of(output))")
             }
         }
     }

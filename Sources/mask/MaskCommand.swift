@@ -10,12 +10,14 @@ import MaskRules
 import Glibc
 #endif
 
-/// Exit codes, decided in one place: 0 done, 1 data error, 2 usage or rules error, 3 I/O error.
+/// Exit codes, decided in one place: 0 done, 1 data error, 2 usage or rules error, 3 I/O error;
+/// `mask verify` only: 4 could not verify (malformed input).
 enum ExitStatus: Int32 {
     case success = 0
     case dataError = 1
     case usageError = 2
     case ioError = 3
+    case cannotVerify = 4
 }
 
 func printError(_ message: String) {

@@ -56,7 +56,7 @@ struct Pipe: ParsableCommand {
     @Option(name: .long, help: "Write malformed records, masked by a scan with every detector, to this file and go on.")
     var rejects: String?
 
-    @Option(name: .long, help: "Write the run report (JSON, as _manifest.json) to this file.")
+    @Option(name: .long, help: "Write the run report (JSON, as _manifest.json) to this file ('-': stdout, with --output).")
     var report: String?
 
     @Flag(name: .shortAndLong, help: "No summary on stderr.")
@@ -74,6 +74,7 @@ struct Pipe: ParsableCommand {
         if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
         _ = try Delimiter.parse(delimiter)
         try ByteSize.validate([("--max-part-size", maxPartSize), ("--chunk-size", chunkSize), ("--max-record-size", maxRecordSize)])
+        if report == "-" && output == nil { throw ValidationError("--report - needs --output DIR: without it stdout carries the masked data") }
     }
 
     func run() throws {
@@ -162,9 +163,9 @@ enum Summary {
         let rate = manifest.elapsedSeconds > 0 ? Double(manifest.inputBytes) / manifest.elapsedSeconds / 1_000_000 : 0
         var text = String(
             format: "masked %d records (%d rejected) from %@, %.1f MB in %.2f s (%.1f MB/s)",
-            manifest.recordsIn, manifest.recordsRejected, manifest.input, Double(manifest.inputBytes) / 1_000_000,
+            manifest.recordsIn, manifest.recordsRejected, DisplayName.of(manifest.input), Double(manifest.inputBytes) / 1_000_000,
             manifest.elapsedSeconds, rate)
-        if let output { text += " -> \(output) (\(manifest.parts.count) part\(manifest.parts.count == 1 ? "" : "s"))" }
+        if let output { text += " -> \(DisplayName.of(output)) (\(manifest.parts.count) part\(manifest.parts.count == 1 ? "" : "s"))" }
         let detections = manifest.detectors.map { "\($0.id)=\($0.matches)" }.joined(separator: " ")
         if !detections.isEmpty { text += "; found \(detections)" }
         let changed = manifest.fields.filter { $0.changed > 0 }.map { "\($0.name):\($0.policy)=\($0.changed)" }.joined(separator: " ")

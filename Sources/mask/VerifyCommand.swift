@@ -14,7 +14,8 @@ struct Verify: ParsableCommand {
         discussion: """
             Every field (CSV) or string value (JSONL) is scanned with every detector of the given rules (typically
             rules/pii-strict.yaml); field policies in that file are ignored. Findings name the file, record and field,
-            never the value. Exit 0: nothing found; 1: something found (or malformed input); 2: usage; 3: I/O.
+            never the value. Exit 0: nothing found; 1: something found; 2: usage; 3: I/O (unreadable file, corrupt
+            gzip); 4: could not verify, the input is malformed (a file that cannot be read as records proves nothing).
             Hash and redaction tokens do not look like emails or phone numbers, so they pass.
             """)
 
@@ -50,11 +51,20 @@ struct Verify: ParsableCommand {
                 options.dialect = CSVDialect(delimiter: try Delimiter.parse(delimiter), hasHeader: !noHeader)
                 options.verifyOnly = true
                 options.requireExactFields = false
-                let result = try MaskJob(rules: compiled, hasher: nil, options: options).run()
+                let result: JobResult
+                do {
+                    result = try MaskJob(rules: compiled, hasher: nil, options: options).run()
+                } catch JobFailure.data(let error) {
+                    // Not "personal data found" (1): a gate must tell a leak from a file it
+                    // could not read as records, so this has a code of its own.
+                    printError("could not verify: malformed input: \(error)")
+                    throw ExitCode(ExitStatus.cannotVerify.rawValue)
+                }
                 for finding in result.findings.prefix(50) { print("found: \(finding)") }
-                if result.findings.count > 50 { print("found: … and \(result.findings.count - 50) more in \(result.manifest.input)") }
+                let shown = DisplayName.of(result.manifest.input)
+                if result.findings.count > 50 { print("found: … and \(result.findings.count - 50) more in \(shown)") }
                 found += result.findings.count
-                print("\(result.manifest.input): \(result.manifest.recordsIn) records checked, \(result.findings.count) finding(s)")
+                print("\(shown): \(result.manifest.recordsIn) records checked, \(result.findings.count) finding(s)")
             }
         }
         if found > 0 { throw ExitCode(ExitStatus.dataError.rawValue) }

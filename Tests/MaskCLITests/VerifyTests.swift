@@ -49,16 +49,24 @@ import Testing
         #expect(good.status == 0, "\(good.stderr)")
     }
 
+    /// A pipeline gate must tell "personal data found" (1) from "this file could not be read as
+    /// records" (4) and from "could not read the file at all" (3).
     @Test func malformedInputIsAnErrorNotAPass() throws {
         let csv = directory.write("broken.csv", "id,notes\n1,fine\n2,\"never closed, bob@example.org\n")
         let csvResult = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), csv], in: directory)
-        #expect(csvResult.status == 1)
+        #expect(csvResult.status == 4)
+        #expect(csvResult.stderr.contains("could not verify: malformed input"), "\(csvResult.stderr)")
         #expect(csvResult.stderr.contains("record 2 at byte offset 16: unterminated quoted field"), "\(csvResult.stderr)")
         #expect(!csvResult.stderr.contains("bob@example.org"))
         let jsonl = directory.write("broken.jsonl", "{\"a\":1}\n{\"b\": \"x@example.com\"\n")
         let jsonlResult = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), jsonl], in: directory)
-        #expect(jsonlResult.status == 1)
+        #expect(jsonlResult.status == 4)
         #expect(jsonlResult.stderr.contains("record 2 at byte offset 8: invalid JSON"), "\(jsonlResult.stderr)")
         #expect(!jsonlResult.stderr.contains("x@example.com"))
+        // A finding in a well-formed file is still 1, an unreadable file still 3.
+        let leaky = directory.write("leaky.csv", "id,notes\n1,mail bob@example.org\n")
+        #expect(Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), leaky], in: directory).status == 1)
+        let missing = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), directory.file("absent.csv")], in: directory)
+        #expect(missing.status == 3, "\(missing.stderr)")
     }
 }
