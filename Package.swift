@@ -52,26 +52,33 @@ let package = Package(
         .target(
             name: "MaskPipeline",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskPostgres",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: hotPath),
+        // libpq behind a connection and a COPY stream; nothing of mask's own above it.
         .target(name: "MaskPostgres", dependencies: ["CLibPQ"]),
+        // The run ledger and the shared work queue: mask's tables, on top of the adapter.
+        .target(name: "MaskLedger", dependencies: ["MaskPostgres", "MaskPipeline"]),
+        // mask extract: a snapshot of tables through COPY, each masked by a MaskJob.
+        .target(name: "MaskExtract", dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskPostgres"]),
         .target(name: "MaskObjectStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "MaskBatch",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskPipeline", "MaskObjectStore", "MaskPostgres",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskPipeline", "MaskObjectStore", "MaskPostgres", "MaskLedger",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // The deterministic synthetic extract: bench's input, and the tests'.
+        .target(name: "MaskSynthetic"),
         .target(
             name: "MaskBench",
-            dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskCompression"],
+            dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskSynthetic"],
             swiftSettings: hotPath),
         .executableTarget(
             name: "mask",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskPostgres", "MaskBatch",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskSynthetic", "MaskPostgres", "MaskLedger", "MaskExtract", "MaskBatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

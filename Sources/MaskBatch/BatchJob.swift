@@ -8,6 +8,7 @@ import MaskCore
 import MaskEngine
 import MaskObjectStore
 import MaskPipeline
+import MaskLedger
 import MaskPostgres
 import MaskRules
 import Crypto

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Foundation
+import MaskSynthetic
 import MaskCompression
 import MaskCore
 import MaskEngine

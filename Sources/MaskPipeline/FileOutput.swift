@@ -253,11 +253,6 @@ public func isTemporaryName(_ name: String) -> Bool {
     return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
 }
 
-/// Writes a whole file atomically (see `OutputFile`).
-func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    try OutputFile.write(bytes, to: path)
-}
-
 /// fsyncs a folder, so the renames and removals in it survive a crash of the machine, not only
 /// of the process: the commit journal must be on disk before the first part is renamed.
 public func syncDirectory(_ path: String) {

@@ -7,7 +7,6 @@ import Foundation
 import MaskCompression
 import MaskCore
 import MaskEngine
-import MaskPostgres
 import MaskRules
 
 /// The input formats `mask` reads.
@@ -109,14 +108,6 @@ public enum JobFailure: Error, CustomStringConvertible {
                 + findings.prefix(20).map { "  \($0)" }.joined(separator: "\n")
                 + (findings.count > 20 ? "\n  … and \(findings.count - 20) more in this chunk" : "")
         }
-    }
-}
-
-extension JobFailure {
-    /// A ledger error: an unparsable URL is the user's to fix (exit 2), anything else (refused,
-    /// authentication, connection lost) is I/O (exit 3).
-    public static func ledger(_ error: PostgresError) -> JobFailure {
-        error.kind == .badURL ? .usage("ledger: \(error)") : .io("ledger: \(error)")
     }
 }
 

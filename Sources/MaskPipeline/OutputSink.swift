@@ -77,7 +77,7 @@ final class StandardOutputSink: OutputSink {
 /// run masks anything, without `--overwrite` (the run that wrote it had the right to replace the
 /// folder). A journal beside `_SUCCESS` is a commit that completed: only the journal goes.
 final class DirectorySink: OutputSink {
-    static let journalName = "_COMMITTING"
+    static let journalName = CommitJournal.fileName
 
     let directory: String
     let fileExtension: String
@@ -229,11 +229,18 @@ final class DirectorySink: OutputSink {
 
 /// The content of `_COMMITTING`: which run was committing which parts (for people; a later run
 /// only needs to know the file is there).
-struct CommitJournal: Codable {
-    var pid: Int32
-    var parts: [String]
+public struct CommitJournal: Codable, Sendable {
+    /// The journal's name in the output folder.
+    public static let fileName = "_COMMITTING"
+    public var pid: Int32
+    public var parts: [String]
 
-    func encoded() throws -> [UInt8] {
+    public init(pid: Int32, parts: [String]) {
+        self.pid = pid
+        self.parts = parts
+    }
+
+    public func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(self)) + [0x0A]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MaskSynthetic
 import MaskBench
 import MaskPipeline
 import MaskCore

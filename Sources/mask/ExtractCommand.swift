@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MaskCore
 import MaskEngine
+import MaskExtract
 import MaskPipeline
 import MaskRules
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MaskPipeline
+import MaskLedger
 import MaskPostgres
 
 /// `--ledger`, `--label`, `--run-id`, shared by the commands that record runs.

@@ -1,3 +1,4 @@
+import MaskPipeline
 import MaskCore
 import MaskPostgres
 

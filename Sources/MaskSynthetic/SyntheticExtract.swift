@@ -1,9 +1,6 @@
 /*!
- MaskBench: measures what a rule set costs, per rule set, per detector and per field.
-
- Inputs are held in memory and replayed, so that file and pipe I/O never dominate the figures:
- `mask bench` reports the cost of the rules, not of the disk. The synthetic extract generator
- here is also the one `benchmarks/bench.py` uses for its input files. It is deterministic
+ MaskSynthetic: the synthetic extract generator, `mask bench`'s input and the one
+ `benchmarks/bench.py` and the tests use for their files. It is deterministic
  (SplitMix64, integer arithmetic only, no locale or Foundation formatting), so every machine
  and every run benches the same bytes for the same seed and row count.
  */

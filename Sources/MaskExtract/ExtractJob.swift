@@ -1,9 +1,16 @@
+/*!
+ MaskExtract: `mask extract`, PostgreSQL straight into staged parts. It chooses the tables from the
+ catalog, holds the snapshot transaction, streams each `COPY … TO STDOUT` (`CopySource`) into a
+ `MaskJob` and commits the folder of tables as one. The libpq adapter is `MaskPostgres`; the
+ masking, parts and manifests are `MaskPipeline`'s.
+ */
 #if canImport(Glibc)
 import Glibc
 #endif
 import Foundation
 import MaskCore
 import MaskEngine
+import MaskPipeline
 import MaskPostgres
 import MaskRules
 
@@ -92,7 +99,7 @@ public struct ExtractJob {
             // the old _SUCCESS and summary go, the table folders move into place, then the
             // summary, _SUCCESS, and the journal goes. See `takeOutputFolder` for the rerun.
             let journal = CommitJournal(pid: getpid(), parts: results.map(\.folder))
-            do { try OutputFile.write(try journal.encoded(), to: "\(outputDirectory)/\(DirectorySink.journalName)") } catch {
+            do { try OutputFile.write(try journal.encoded(), to: "\(outputDirectory)/\(CommitJournal.fileName)") } catch {
                 throw JobFailure.io("\(error)")
             }
             syncDirectory(outputDirectory)
@@ -118,14 +125,14 @@ public struct ExtractJob {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             do {
-                try writeAtomically(Array(try encoder.encode(summary)) + [0x0A], to: "\(outputDirectory)/_extract.json")
+                try OutputFile.write(Array(try encoder.encode(summary)) + [0x0A], to: "\(outputDirectory)/_extract.json")
                 FaultPoint.reach("extract.summary-written")
-                try writeAtomically([], to: "\(outputDirectory)/_SUCCESS")
+                try OutputFile.write([], to: "\(outputDirectory)/_SUCCESS")
                 FaultPoint.reach("extract.success-written")
             } catch {
                 throw JobFailure.io("\(error)")
             }
-            unlink("\(outputDirectory)/\(DirectorySink.journalName)")
+            unlink("\(outputDirectory)/\(CommitJournal.fileName)")
             syncDirectory(outputDirectory)
             return summary
         } catch {
@@ -152,8 +159,8 @@ public struct ExtractJob {
         for name in names where name.hasPrefix(".mask-staging-") || isTemporaryName(name) {
             try? FileManager.default.removeItem(atPath: "\(outputDirectory)/\(name)")
         }
-        let journalPath = "\(outputDirectory)/\(DirectorySink.journalName)"
-        guard names.contains(DirectorySink.journalName) else { return lock }
+        let journalPath = "\(outputDirectory)/\(CommitJournal.fileName)"
+        guard names.contains(CommitJournal.fileName) else { return lock }
         if !names.contains("_SUCCESS") {
             let journal = FileManager.default.contents(atPath: journalPath).flatMap { try? JSONDecoder().decode(CommitJournal.self, from: $0) }
             // Only plain folder names of this folder: never a path out of it.
@@ -161,7 +168,7 @@ public struct ExtractJob {
                 try? FileManager.default.removeItem(atPath: "\(outputDirectory)/\(folder)")
             }
             unlink("\(outputDirectory)/_extract.json")
-            options.log("warning: \(shown) held an interrupted extract (\(DirectorySink.journalName) without _SUCCESS); removed its tables")
+            options.log("warning: \(shown) held an interrupted extract (\(CommitJournal.fileName) without _SUCCESS); removed its tables")
         }
         unlink(journalPath)
         syncDirectory(outputDirectory)

@@ -1,3 +1,4 @@
+import MaskPostgres
 import Foundation
 
 #if canImport(Glibc)

@@ -1,4 +1,11 @@
+/*!
+ MaskLedger: mask's own tables in PostgreSQL (schema `mask_ledger`): the run ledger (`RunLedger`)
+ and the queue that shares one batch between workers (`SharedWorkQueue`: claims, leases, fenced
+ commits). It sits on top of `MaskPostgres`, which only wraps libpq, and above `MaskPipeline`,
+ whose errors it maps (`JobFailure.ledger`).
+ */
 import Foundation
+import MaskPostgres
 
 /// A record of runs in PostgreSQL (`--ledger URL`): who ran what, with which rules and key, how it
 /// ended, and — per file or table — what was read and written. Labels (`--label service=billing`)
