@@ -916,6 +916,8 @@ class Checker:
                 fail("false-data-error", run.name, f"well-formed input refused (exit {run.rc}): {error_line(run.stderr)}")
             if case.cls == "gzip-truncated" and run.rc == 0:
                 fail("silent-truncation", run.name, "a truncated gzip input was accepted with exit 0")
+            if case.cls == "gzip-garbage" and run.rc == 0 and b"warning" not in run.stderr:
+                fail("silent-truncation", run.name, "bytes after the gzip stream were ignored: exit 0, no warning")
 
             # everything the run wrote
             written = {"stdout": maybe_gunzip(run.stdout), "stderr": run.stderr}
@@ -1185,7 +1187,7 @@ def campaign_rules(detectors_from):
             "  encoding: base64url\n  length: 16\n")
     head = f"# Written by fuzz/campaign.py: the detectors of {os.path.relpath(detectors_from, REPO)}, the campaign's fields.\nversion: 1\n\n"
     exact = ("fields:\n  id: keep\n  email: hash\n  phone: { hash: { detector: phone } }\n  notes: scan\n")
-    glob = ('fields:\n  id: keep\n  "*email*": hash\n  "*phone*": { hash: { detector: phone } }\n  "*notes*": scan\n')
+    glob = ('fields:\n  "*email*": hash\n  "*phone*": { hash: { detector: phone } }\n  "*notes*": scan\n')
     jsonl = ('fields:\n  id: keep\n  email: hash\n  phone: { hash: { detector: phone } }\n  notes: scan\n'
              '  "*email*": hash\n  "*phone*": { hash: { detector: phone } }\n')
     return {name: head + detectors + body + "\n" + tail for name, body in
