@@ -1092,6 +1092,11 @@ class Checker:
                 out_n = reports.get(src, {}).get("records_out")
                 if m and out_n is not None and int(m.group(1)) != out_n:
                     fail("verify", name, f"mask verify checked {m.group(1)} records, the run wrote {out_n}")
+                views = text_views(outputs.get(src) or b"")
+                blind = [p for p in plants if p.detectable and any(f in vw for f in p.forms() for vw in views)]
+                if blind:
+                    fail("verify", name, f"mask verify passed an output with {len(blind)} detectable value(s) in "
+                         f"clear, e.g. {blind[0].kind} {blind[0].value!r}")
             for p in plants:
                 if any(f in vw for f in p.forms() for vw in text_views(v.stdout + v.stderr)):
                     fail("leak", name, f"{p.kind} {p.value!r} in clear in mask verify's output")
