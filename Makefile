@@ -33,3 +33,14 @@ bench: deps
 
 clean:
 	rm -rf .build out
+
+# Fuzzing (fuzz/README.md): planted personal data, structural mutations, the real binary, oracles for
+# leaks, crashes, hangs, record counts, determinism, the --output commit and mask verify.
+# `fuzz` is the long campaign (random seed, printed); `fuzz-short` the bounded, reproducible one for CI.
+FUZZ_SEED ?= 20251203
+.PHONY: fuzz fuzz-short
+fuzz: release
+	python3 fuzz/campaign.py --budget 1800
+
+fuzz-short: release
+	python3 fuzz/campaign.py --budget 60 --seed $(FUZZ_SEED) --cases 100 --jobs 2
