@@ -27,6 +27,7 @@ test-deps:
 test: test-deps
 	swift build --build-tests
 	swift test --skip-build --parallel --num-workers 2
+	python3 fuzz/campaign.py --mask .build/debug/mask --budget 90 --seed $(FUZZ_SEED) --cases 100 --jobs 2
 
 bench: deps
 	bash benchmarks/run.sh
@@ -42,5 +43,5 @@ FUZZ_SEED ?= 20251203
 fuzz: release
 	python3 fuzz/campaign.py --budget 1800
 
-fuzz-short: release
-	python3 fuzz/campaign.py --budget 60 --seed $(FUZZ_SEED) --cases 100 --jobs 2
+fuzz-short: build
+	python3 fuzz/campaign.py --mask .build/debug/mask --budget 90 --seed $(FUZZ_SEED) --cases 100 --jobs 2

@@ -118,6 +118,12 @@ public struct OutputBytes: ~Copyable {
         capacity = newCapacity
     }
 
+    /// A copy of the bytes from `start` on (nothing once overflowed: the run is redone anyway).
+    public func bytes(from start: Int) -> [UInt8] {
+        guard !overflowed, start < storedCount else { return [] }
+        return Array(UnsafeBufferPointer(start: base + start, count: storedCount - start))
+    }
+
     /// A copy of the bytes as an array.
     public func array() -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: storedCount) { buffer, initialized in

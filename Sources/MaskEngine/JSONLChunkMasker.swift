@@ -128,6 +128,8 @@ public struct JSONLChunkMasker: Sendable {
             state.statistics.recordsIn += 1
             let kind: DataError.Kind
             let detail: String
+            var rejectPrefix: [UInt8] = []
+            var remainderStart = lineStart
             if position - lineStart > maxRecordSize {
                 kind = .recordTooLarge
                 detail = "\(position - lineStart) bytes, limit \(maxRecordSize)"
@@ -138,6 +140,18 @@ public struct JSONLChunkMasker: Sendable {
                     state.statistics.recordsOut += 1
                     state.commitLineStatistics()
                     continue
+                }
+                // What the masker already decided for the line goes to the rejects as it would
+                // have gone out: its splices, and the untouched bytes up to the last token it
+                // finished. Only the rest is scanned raw.
+                if collectRejects {
+                    // The first splice also flushed the untouched lines before this one.
+                    let flushed = state.output.count > outputMark ? max(0, lineStart - copyMark) : 0
+                    rejectPrefix = state.output.bytes(from: outputMark + flushed)
+                    let copied = max(state.copyFrom, lineStart)
+                    let safeEnd = max(copied, min(state.lastSafeEnd, position))
+                    rejectPrefix += UnsafeRawBufferPointer(rebasing: chunk[copied..<safeEnd])
+                    remainderStart = safeEnd
                 }
                 // Undo whatever the line already spliced: it is reported, not written.
                 state.output.removeLast(state.output.count - outputMark)
@@ -151,10 +165,13 @@ public struct JSONLChunkMasker: Sendable {
                 ChunkProblem(kind: kind, detail: detail, recordInChunk: recordIndex, offsetInChunk: lineStart))
             if collectRejects {
                 state.statistics.recordsRejected += 1
-                // Escapes decoded first: `bob\u0040example.com` must not pass a scan in a reject
-                // when the same text is found in a valid line.
+                // Values after the error under a protected key (hash, redact, mask, null, drop in
+                // the container where the error was) are redacted whole; then escapes are decoded
+                // (`bob\u0040example.com` must not pass a scan in a reject when it is found in a
+                // valid line) and every detector runs over the whole line, as documented.
+                let line = rejectPrefix + state.redactProtectedValues(UnsafeRawBufferPointer(rebasing: chunk[remainderStart..<position]))
                 var decoded: [UInt8] = []
-                JSONString.decodeForScanning(UnsafeRawBufferPointer(rebasing: chunk[lineStart..<position]), into: &decoded)
+                line.withUnsafeBytes { JSONString.decodeForScanning($0, into: &decoded) }
                 decoded.withUnsafeBytes { values.scanRaw($0, scratch: scratch, into: &rejects) }
             }
         }
@@ -203,6 +220,10 @@ struct LineMasker: ~Copyable {
     var line: MaskStatistics
     var lineDirty = false
     var keyBuffer: [UInt8] = []
+    /// The end of the last token the current line's walk finished, and the path node of the
+    /// container it was in: where a malformed line's reject stops following the policies.
+    var lastSafeEnd = 0
+    var lastContainerNode: Int32 = 0
 
     init(masker: JSONLChunkMasker, chunk: UnsafeRawBufferPointer, scratch: MaskScratch, output: consuming OutputBytes) {
         values = masker.values
@@ -279,8 +300,14 @@ struct LineMasker: ~Copyable {
         // Inside a container under `drop` or `null`: its depth, and where it started.
         var suppressDepth = 0
         var suppressStart = 0
+        lastSafeEnd = start
+        lastContainerNode = 0
         while true {
+            if suppressDepth == 0 && scanner.depth > 0 && scanner.depth <= JSONScanner.maximumDepth {
+                lastContainerNode = frames[scanner.depth].node
+            }
             let token = scanner.next()
+            if token != .error && suppressDepth == 0 { lastSafeEnd = scanner.tokenEnd }
             switch token {
             case .end:
                 return nil
@@ -396,6 +423,64 @@ struct LineMasker: ~Copyable {
                 endValue(in: depth, at: valueEnd, dropped: false)
             }
         }
+    }
+
+    /// The bytes of a malformed line after its error, with every string or number that follows a
+    /// key whose policy protects it (in the container where the error was) replaced by
+    /// `"[REDACTED]"`. The structure is gone, so this is a lexical pass: strings are found by
+    /// their quotes (backslash escapes honoured), a key is a string followed by `:`.
+    mutating func redactProtectedValues(_ rest: UnsafeRawBufferPointer) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(rest.count)
+        var index = 0
+        var protectedValue = false
+        func stringEnd(from open: Int) -> Int {
+            var cursor = open + 1
+            while cursor < rest.count {
+                if rest[cursor] == 0x5C { cursor += 2; continue }
+                if rest[cursor] == 0x22 { return cursor + 1 }
+                cursor += 1
+            }
+            return rest.count
+        }
+        while index < rest.count {
+            let byte = rest[index]
+            if byte == 0x22 {
+                let end = min(stringEnd(from: index), rest.count)
+                var after = end
+                while after < rest.count && (rest[after] == 0x20 || rest[after] == 0x09) { after += 1 }
+                if after < rest.count && rest[after] == 0x3A {
+                    // A key: decide what its value gets.
+                    var key: [UInt8] = []
+                    if end - index >= 2 {
+                        JSONString.decodeForScanning(UnsafeRawBufferPointer(rebasing: rest[(index + 1)..<(end - 1)]), into: &key)
+                    }
+                    let node = key.withUnsafeBytes { paths.child(of: lastContainerNode, key: $0) }
+                    let kind = kinds[Int(paths.slot(of: node))]
+                    protectedValue = kind != .keep && kind != .scan
+                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[index..<end]))
+                } else if protectedValue {
+                    output.append(contentsOf: Array("\"[REDACTED]\"".utf8))
+                    protectedValue = false
+                } else {
+                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[index..<end]))
+                }
+                index = end
+                continue
+            }
+            if protectedValue && ((byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x2B) {
+                var end = index
+                while end < rest.count, rest[end] != 0x2C && rest[end] != 0x7D && rest[end] != 0x5D && rest[end] != 0x0A { end += 1 }
+                output.append(contentsOf: Array("\"[REDACTED]\"".utf8))
+                protectedValue = false
+                index = end
+                continue
+            }
+            if byte == 0x2C || byte == 0x7B || byte == 0x5B { protectedValue = byte == 0x2C ? false : protectedValue }
+            output.append(byte)
+            index += 1
+        }
+        return output
     }
 
     /// Scans a decoded key with every detector; true when `scratch.replacement` replaces it.
