@@ -61,7 +61,7 @@ let package = Package(
         // The run ledger and the shared work queue: mask's tables, on top of the adapter.
         .target(name: "MaskLedger", dependencies: ["MaskPostgres", "MaskPipeline"]),
         // mask extract: a snapshot of tables through COPY, each masked by a MaskJob.
-        .target(name: "MaskExtract", dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskPostgres"]),
+        .target(name: "MaskExtract", dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskPostgres", "MaskLedger"]),
         .target(name: "MaskObjectStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "MaskBatch",

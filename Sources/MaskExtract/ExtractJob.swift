@@ -10,6 +10,7 @@ import Glibc
 import Foundation
 import MaskCore
 import MaskEngine
+import MaskLedger
 import MaskPipeline
 import MaskPostgres
 import MaskRules
@@ -272,5 +273,24 @@ public struct ExtractJob {
             if chosen.isEmpty { throw JobFailure.usage("schema \(schema) has no tables to extract") }
             return chosen.map { tableCopy(schema: schema, table: $0) }
         }
+    }
+}
+
+extension ExtractJob {
+    /// `run()`, recorded in the ledger when `ledger` is given: the run, then one item per table
+    /// (its folder, records and bytes, the snapshot as the input's identity).
+    public func run(recordingIn ledger: LedgerSettings?) throws -> Summary {
+        guard let recorder = try RunRecorder.start(
+            ledger, command: "mask extract", rulesFingerprint: rules.fingerprint, keyID: hasher?.keyID, log: options.log)
+        else { return try run() }
+        let summary = try recorder.run { try run() }
+        for table in summary.tables {
+            recorder.record(.init(item: table.name, inputIdentity: "\(summary.source) \(summary.snapshot)", output: "\(outputDirectory)/\(table.folder)",
+                                  records: table.records, bytesOut: table.outputBytes, status: "succeeded", error: nil))
+        }
+        let records = summary.tables.reduce(0) { $0 + $1.records }
+        recorder.finish(.init(status: "succeeded", recordsIn: records, recordsOut: records, bytesIn: 0,
+                              bytesOut: summary.tables.reduce(0) { $0 + $1.outputBytes }, detectorCounts: [:], error: nil))
+        return summary
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MaskCore
 
 /// What a run did, written as `_manifest.json` beside the parts and by `--report`.
 /// Holds counts, names and fingerprints only: never record values, never the key.
@@ -65,5 +66,22 @@ public struct Manifest: Codable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(self)) + [0x0A]
+    }
+}
+
+extension Manifest {
+    /// The one-line summary of a run on stderr: records, rate, parts, detections, changed fields.
+    /// Names are escaped (`DisplayName`): a file name cannot forge a log line.
+    public func summaryLine(output: String?) -> String {
+        let rate = elapsedSeconds > 0 ? Double(inputBytes) / elapsedSeconds / 1_000_000 : 0
+        var text = String(
+            format: "masked %d records (%d rejected) from %@, %.1f MB in %.2f s (%.1f MB/s)",
+            recordsIn, recordsRejected, DisplayName.of(input), Double(inputBytes) / 1_000_000, elapsedSeconds, rate)
+        if let output { text += " -> \(DisplayName.of(output)) (\(parts.count) part\(parts.count == 1 ? "" : "s"))" }
+        let detections = detectors.map { "\($0.id)=\($0.matches)" }.joined(separator: " ")
+        if !detections.isEmpty { text += "; found \(detections)" }
+        let changed = fields.filter { $0.changed > 0 }.map { "\($0.name):\($0.policy)=\($0.changed)" }.joined(separator: " ")
+        if !changed.isEmpty { text += "; changed \(changed)" }
+        return text
     }
 }

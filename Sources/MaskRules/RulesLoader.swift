@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Crypto
 import Foundation
 import MaskCore
@@ -24,7 +29,17 @@ public struct RulesError: Error, Sendable, CustomStringConvertible {
 public enum RulesLoader {
     public static func load(path: String) throws -> CompiledRules {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw RulesError(problems: [RuleProblem(file: path, line: 0, message: "cannot read the rules file")])
+            // FileManager gives no reason; the system does (no such file, permission denied, a folder).
+            var isFolder: ObjCBool = false
+            let reason: String
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue {
+                reason = "it is a folder"
+            } else if access(path, R_OK) != 0 {
+                reason = String(cString: strerror(errno))
+            } else {
+                reason = "unreadable"
+            }
+            throw RulesError(problems: [RuleProblem(file: path, line: 0, message: "cannot read the rules file: \(reason)")])
         }
         return try load(data: data, path: path)
     }

@@ -41,8 +41,7 @@ struct Batch: ParsableCommand {
             Exit codes: 0 every file done, 1 some file failed (each listed), 2 usage or rules error, 3 I/O error.
             """)
 
-    @Option(name: .long, help: "Rules file (YAML).")
-    var rules: String
+    @OptionGroup var rulesOption: RulesOption
 
     @Option(name: .long, help: "Source: a local folder or s3://bucket/prefix.")
     var input: String
@@ -50,14 +49,7 @@ struct Batch: ParsableCommand {
     @Option(name: .long, help: "Destination: a local folder or s3://bucket/prefix.")
     var output: String
 
-    @Option(name: .long, help: "Read every input as csv or jsonl (default: from each file's extension).")
-    var format: String?
-
-    @Option(name: .long, help: "CSV delimiter for every input: ',', '\\t' (or 'tab'), '|' or ';' (default: tab for .tsv, '|' for .psv, else ',').")
-    var delimiter: String?
-
-    @Flag(name: .long, help: "CSV inputs have no header row: rules name columns by number (1, 2, ...).")
-    var noHeader = false
+    @OptionGroup var inputFormat: InputFormatOptions
 
     @Option(name: .long, help: "Only inputs whose relative path matches this glob (* ? [..] within a folder, ** across; no '/' = file name). Repeatable.")
     var include: [String] = []
@@ -65,23 +57,12 @@ struct Batch: ParsableCommand {
     @Option(name: .long, help: "Leave out inputs matching this glob. Repeatable.")
     var exclude: [String] = []
 
-    @Option(name: .long, help: "Worker threads in all, split across the files in flight (default: all cores).")
-    var threads: Int?
+    @OptionGroup var parallel: ParallelOptions
 
-    @Option(name: .long, help: "Files masked at once.")
+    @Option(name: .long, help: "Files masked at once (the --threads are split across them).")
     var parallelFiles: Int = 2
 
-    @Option(name: .long, help: "Gzip level, 1 (fastest) to 9.")
-    var level: Int = 6
-
-    @Option(name: .long, help: "Split a file's output into parts of about this size (bytes; K, M, G suffixes).")
-    var maxPartSize: String = "256M"
-
-    @Option(name: .long, help: "Target chunk size (bytes; K, M suffixes).")
-    var chunkSize: String = "2M"
-
-    @Option(name: .long, help: "Largest record accepted (bytes; K, M suffixes).")
-    var maxRecordSize: String = "16M"
+    @OptionGroup var parts: PartOptions
 
     @Flag(name: .long, help: "Mask every file again, even those already done with the same input, rules, key and settings.")
     var force = false
@@ -137,45 +118,32 @@ struct Batch: ParsableCommand {
     var worker: String?
 
     func validate() throws {
-        guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard parallelFiles >= 1 else { throw ValidationError("--parallel-files must be at least 1") }
-        if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
         if let pageSize, pageSize < 1 || pageSize > 1000 { throw ValidationError("--page-size must be 1...1000") }
         guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
-        _ = try parsedDelimiter()
         guard let seconds = DurationOption.seconds(lease), seconds >= 0.2 else {
             throw ValidationError("--lease must be a duration of at least 200ms, like 60s, 2m or 1500ms (got '\(lease)')")
         }
         if ledgerOptions.ledger == nil && worker != nil { throw ValidationError("--worker needs --ledger") }
-        try ByteSize.validate([
-            ("--max-part-size", maxPartSize), ("--chunk-size", chunkSize), ("--max-record-size", maxRecordSize),
-            ("--multipart-threshold", multipartThreshold), ("--part-size", partSize),
-        ])
-    }
-
-    func parsedDelimiter() throws -> UInt8? {
-        try delimiter.map(Delimiter.parse)
+        try ByteSize.validate([("--multipart-threshold", multipartThreshold), ("--part-size", partSize)])
     }
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
         var failed = false
         try runMapped {
-            let compiled = try RulesLoader.load(path: rules)
-            let hasher = compiled.usesHash ? try KeyedHasher.load(settings: compiled.hash) : nil
+            let (compiled, hasher) = try rulesOption.load()
             var options = BatchOptions(input: input, output: output)
-            options.format = format.flatMap(InputFormat.init(rawValue:))
-            options.delimiter = try parsedDelimiter()
-            options.hasHeader = !noHeader
+            options.format = inputFormat.chosenFormat
+            options.delimiter = try inputFormat.parsedDelimiter()
+            options.hasHeader = !inputFormat.noHeader
             options.include = include
             options.exclude = exclude
-            if let threads { options.threads = threads }
+            if let threads = parallel.threads { options.threads = threads }
             options.parallelFiles = parallelFiles
-            options.level = level
-            options.maxPartSize = ByteSize.parse(maxPartSize)!
-            options.chunkSize = ByteSize.parse(chunkSize)!
-            options.maxRecordSize = ByteSize.parse(maxRecordSize)!
+            options.level = parts.level
+            options.maxPartSize = ByteSize.parse(parts.maxPartSize)!
+            options.chunkSize = ByteSize.parse(parallel.chunkSize)!
+            options.maxRecordSize = ByteSize.parse(parallel.maxRecordSize)!
             options.force = force
             options.failFast = failFast
             options.strictFields = strictFields
@@ -224,18 +192,5 @@ struct Batch: ParsableCommand {
             failed = summary.status != "succeeded"
         }
         if failed { throw ExitCode(ExitStatus.dataError.rawValue) }
-    }
-}
-
-/// Durations on the command line: `60s`, `2m`, `1h`, `1500ms`, or plain seconds.
-enum DurationOption {
-    static func seconds(_ text: String) -> Double? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value.isFinite, value >= 0 else { return nil }
-            return value * scale
-        }
-        guard let value = Double(text), value.isFinite, value >= 0 else { return nil }
-        return value
     }
 }

@@ -37,20 +37,14 @@ struct Extract: ParsableCommand {
     @Option(name: .long, help: "With --schema: all tables but these (comma-separated).")
     var exclude: String?
 
-    @Option(name: .long, help: "Rules file (YAML).")
-    var rules: String
+    @OptionGroup var rulesOption: RulesOption
 
     @Option(name: .long, help: "Output directory.")
     var output: String
 
-    @Option(name: .long, help: "Worker threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var parallel: ParallelOptions
 
-    @Option(name: .long, help: "Gzip level, 1 (fastest) to 9.")
-    var level: Int = 6
-
-    @Option(name: .long, help: "Start a new part when one reaches this size (bytes; K, M, G suffixes).")
-    var maxPartSize: String = "256M"
+    @OptionGroup var parts: PartOptions
 
     @Flag(name: .long, help: "Replace a finished extract in --output.")
     var overwrite = false
@@ -65,15 +59,11 @@ struct Extract: ParsableCommand {
         guard chosen == 1 else { throw ValidationError("give exactly one of --table, --query and --schema") }
         if (include != nil || exclude != nil) && schema == nil { throw ValidationError("--include and --exclude need --schema") }
         if include != nil && exclude != nil { throw ValidationError("give --include or --exclude, not both") }
-        guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
-        try ByteSize.validate([("--max-part-size", maxPartSize)])
     }
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
         try runMapped {
-            let compiled = try RulesLoader.load(path: rules)
-            let hasher = compiled.usesHash ? try KeyedHasher.load(settings: compiled.hash) : nil
+            let (compiled, hasher) = try rulesOption.load()
             let selection: ExtractSelection
             if let table {
                 selection = .table(table)
@@ -84,28 +74,12 @@ struct Extract: ParsableCommand {
                 selection = .schema(schema!, include: list(include), exclude: list(exclude))
             }
             var options = JobOptions()
-            if let threads { options.threads = threads }
-            options.level = level
-            options.maxPartSize = ByteSize.parse(maxPartSize)!
+            parallel.apply(to: &options)
+            parts.apply(to: &options)
             options.overwrite = overwrite
-            options.log = { message in if !quiet { printNote(message) } }
-            let ledger = try ledgerOptions.start(command: "mask extract", rulesFingerprint: compiled.fingerprint, keyID: hasher?.keyID)
-            let summary: ExtractJob.Summary
-            do {
-                summary = try ExtractJob(url: from, selection: selection, rules: compiled, hasher: hasher, options: options, outputDirectory: output).run()
-            } catch {
-                finishLedger(ledger, .init(status: "failed", recordsIn: 0, recordsOut: 0, bytesIn: 0, bytesOut: 0, detectorCounts: [:], error: "\(error)"))
-                throw error
-            }
-            if let (opened, id) = ledger {
-                for table in summary.tables {
-                    try? opened.recordItem(id, .init(item: table.name, inputIdentity: "\(summary.source) \(summary.snapshot)", output: "\(output)/\(table.folder)",
-                                                     records: table.records, bytesOut: table.outputBytes, status: "succeeded", error: nil))
-                }
-            }
-            let records = summary.tables.reduce(0) { $0 + $1.records }
-            finishLedger(ledger, .init(status: "succeeded", recordsIn: records, recordsOut: records, bytesIn: 0,
-                                       bytesOut: summary.tables.reduce(0) { $0 + $1.outputBytes }, detectorCounts: [:], error: nil))
+            options.log = { message in if !quiet || message.hasPrefix("error") { printNote(message) } }
+            let summary = try ExtractJob(url: from, selection: selection, rules: compiled, hasher: hasher, options: options, outputDirectory: output)
+                .run(recordingIn: ledgerOptions.settings)
             if !quiet {
                 printNote("extracted \(summary.tables.count) table(s), \(summary.tables.reduce(0) { $0 + $1.records }) records -> \(DisplayName.of(output))")
             }

@@ -27,25 +27,10 @@ struct LedgerOptions: ParsableArguments {
         }, uniquingKeysWith: { _, last in last })
     }
 
-    /// Opens the ledger and records the run's start; nil without `--ledger`.
-    func start(command: String, rulesFingerprint: String, keyID: String?) throws -> (RunLedger, String)? {
-        guard let ledger else { return nil }
-        let id = runId ?? UUID().uuidString.lowercased()
-        do {
-            let opened = try RunLedger(url: ledger)
-            try opened.startRun(.init(runID: id, command: command, labels: labels, rulesFingerprint: rulesFingerprint, keyID: keyID))
-            return (opened, id)
-        } catch let error as PostgresError {
-            throw JobFailure.ledger(error)
-        }
+    /// The ledger settings, `nil` without `--ledger`.
+    var settings: LedgerSettings? {
+        ledger.map { LedgerSettings(url: $0, runID: runId, labels: labels) }
     }
-}
-
-/// Records how a run ended; a ledger failure at the end is reported but never hides the run's
-/// own outcome.
-func finishLedger(_ ledger: (RunLedger, String)?, _ end: RunLedger.RunEnd) {
-    guard let (opened, id) = ledger else { return }
-    do { try opened.finishRun(id, end) } catch { printError("ledger: could not record the end of run \(id): \(error)") }
 }
 
 struct Ledger: ParsableCommand {

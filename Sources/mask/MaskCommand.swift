@@ -46,6 +46,16 @@ struct Mask: ParsableCommand {
     /// missing flag, invalid value) exits with the documented 2 rather than its default 64,
     /// so orchestrators need one "do not retry" code.
     static func main() {
+        // Process-wide setup, once for every command: a closed pipe is an EPIPE write error
+        // (`mask rules test … | head` ends quietly with 0, not killed by SIGPIPE), and freed
+        // chunk buffers stay in the heap.
+        signal(SIGPIPE, SIG_IGN)
+        keepChunkBuffersInHeap()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let suggestion = misspelledCommand(arguments) {
+            FileHandle.standardError.write(Data("mask: error: unknown command '\(arguments[0])'; did you mean '\(suggestion)'? (mask --help lists the commands)\n".utf8))
+            Foundation.exit(ExitStatus.usageError.rawValue)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -57,6 +67,26 @@ struct Mask: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// A first argument that is not a flag, a command or a file, but close to a command name
+/// (`mask bacth`): the run command would otherwise report it as an unexpected argument.
+func misspelledCommand(_ arguments: [String]) -> String? {
+    guard let first = arguments.first, !first.hasPrefix("-"), !FileManager.default.fileExists(atPath: first) else { return nil }
+    let commands = Mask.configuration.subcommands.map { $0.configuration.commandName ?? "\($0)".lowercased() }
+    guard !commands.contains(first) else { return nil }
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() { current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))) }
+            previous = current
+        }
+        return previous[b.count]
+    }
+    let scored = commands.map { ($0, distance(Array(first), Array($0))) }.min { $0.1 < $1.1 }
+    guard let (name, score) = scored, score <= 2 else { return nil }
+    return name
 }
 
 /// Keeps freed chunk buffers in the heap instead of handing them back to the kernel.
@@ -78,7 +108,6 @@ func keepChunkBuffersInHeap() {
 
 /// Runs a command body and turns its errors into the documented exit codes.
 func runMapped(_ body: () throws -> Void) throws {
-    keepChunkBuffersInHeap()
     do {
         try body()
     } catch let error as JobFailure {

@@ -19,36 +19,23 @@ struct Verify: ParsableCommand {
             Hash and redaction tokens do not look like emails or phone numbers, so they pass.
             """)
 
-    @Option(name: .long, help: "Rules whose detectors to use (default rules/pii-strict.yaml).")
+    @Option(name: .long, help: "Rules whose detectors to use.")
     var rules: String = "rules/pii-strict.yaml"
 
-    @Option(name: .long, help: "csv or jsonl (default: from the file name, else csv).")
-    var format: String?
-
-    @Option(name: .long, help: "CSV delimiter: ',', '\\t', '|' or ';'.")
-    var delimiter: String = ","
-
-    @Flag(name: .long, help: "CSV without a header row.")
-    var noHeader = false
+    @OptionGroup var inputFormat: InputFormatOptions
 
     @Argument(help: "Masked files (plain or gzip); standard input when none.")
     var files: [String] = []
 
-    func validate() throws {
-        _ = try Delimiter.parse(delimiter)
-        if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
-    }
-
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
         var found = 0
         try runMapped {
             let compiled = try RulesLoader.load(path: rules).forVerification
             for file in files.isEmpty ? ["-"] : files {
                 var options = JobOptions()
                 options.input = file
-                options.format = format.flatMap(InputFormat.init(rawValue:)) ?? InputFormat.guess(fromPath: file) ?? .csv
-                options.dialect = CSVDialect(delimiter: try Delimiter.parse(delimiter), hasHeader: !noHeader)
+                options.format = inputFormat.format(for: file)
+                options.dialect = inputFormat.dialect(for: file)
                 options.verifyOnly = true
                 options.requireExactFields = false
                 let result: JobResult

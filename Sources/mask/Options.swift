@@ -1,0 +1,148 @@
+import ArgumentParser
+import MaskCore
+import MaskEngine
+import MaskPipeline
+import MaskRules
+
+// The options more than one command takes, each declared and validated once. A command lists
+// the groups it needs (`@OptionGroup`), and each group writes itself into the job description
+// (`apply(to:)`), so "where is --threads parsed" has one answer: here.
+
+/// `--rules FILE`, and the HMAC key the rules name: loaded the same way by every command.
+struct RulesOption: ParsableArguments {
+    @Option(name: .long, help: "Rules file (YAML).")
+    var rules: String
+
+    /// The validated rules, and the key when they hash (from the environment or a file, never
+    /// from the rules file).
+    func load() throws -> (rules: CompiledRules, hasher: KeyedHasher?) {
+        try loadRules(at: rules)
+    }
+}
+
+/// Loads a rules file and, when it hashes, its key.
+func loadRules(at path: String) throws -> (rules: CompiledRules, hasher: KeyedHasher?) {
+    let compiled = try RulesLoader.load(path: path)
+    return (compiled, compiled.usesHash ? try KeyedHasher.load(settings: compiled.hash) : nil)
+}
+
+/// `--format`, `--delimiter`, `--no-header`: how input bytes are read as records.
+struct InputFormatOptions: ParsableArguments {
+    @Option(name: .long, help: "Input format: csv or jsonl (default: from the input's extension, else csv).")
+    var format: String?
+
+    @Option(name: .long, help: "CSV delimiter: ',', '\\t' (or 'tab'), '|' or ';' (default: tab for .tsv, '|' for .psv, else ',').")
+    var delimiter: String?
+
+    @Flag(name: .long, help: "CSV without a header row: rules name columns by number (1, 2, ...).")
+    var noHeader = false
+
+    func validate() throws {
+        if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
+        _ = try parsedDelimiter()
+    }
+
+    /// The chosen format, or `nil` to decide by each input's name.
+    var chosenFormat: InputFormat? { format.flatMap(InputFormat.init(rawValue:)) }
+
+    /// The format for one input: `--format`, else its extension, else CSV.
+    func format(for path: String?) -> InputFormat {
+        chosenFormat ?? path.flatMap(InputFormat.guess(fromPath:)) ?? .csv
+    }
+
+    func parsedDelimiter() throws -> UInt8? {
+        guard let delimiter else { return nil }
+        switch delimiter {
+        case ",": return UInt8(ascii: ",")
+        case "\\t", "\t", "tab", "TAB": return 0x09
+        case "|": return UInt8(ascii: "|")
+        case ";": return UInt8(ascii: ";")
+        default: throw ValidationError("--delimiter must be ',', '\\t', '|' or ';'")
+        }
+    }
+
+    /// The dialect of one input: `--delimiter`, else by its extension (`.tsv` tab, `.psv` `|`).
+    func dialect(for path: String?) -> CSVDialect {
+        var chosen = try? parsedDelimiter()
+        if chosen == nil, let path {
+            var name = path.lowercased()
+            if name.hasSuffix(".gz") { name.removeLast(3) }
+            if name.hasSuffix(".tsv") { chosen = 0x09 } else if name.hasSuffix(".psv") { chosen = UInt8(ascii: "|") }
+        }
+        return CSVDialect(delimiter: chosen ?? UInt8(ascii: ","), hasHeader: !noHeader)
+    }
+}
+
+/// `--threads`, `--chunk-size`, `--max-record-size`: how the work is cut and spread.
+struct ParallelOptions: ParsableArguments {
+    @Option(name: .long, help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Target chunk size (bytes; K, M suffixes).")
+    var chunkSize: String = "2M"
+
+    @Option(name: .long, help: "Largest record accepted (bytes; K, M suffixes).")
+    var maxRecordSize: String = "16M"
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try ByteSize.validate([("--chunk-size", chunkSize), ("--max-record-size", maxRecordSize)])
+    }
+
+    func apply(to options: inout JobOptions) {
+        if let threads { options.threads = threads }
+        options.chunkSize = ByteSize.parse(chunkSize)!
+        options.maxRecordSize = ByteSize.parse(maxRecordSize)!
+    }
+}
+
+/// `--level`, `--max-part-size`: how staged parts are written.
+struct PartOptions: ParsableArguments {
+    @Option(name: .long, help: "Gzip level, 1 (fastest) to 9.")
+    var level: Int = 6
+
+    @Option(name: .long, help: "Start a new part when one reaches this size (bytes; K, M, G suffixes).")
+    var maxPartSize: String = "256M"
+
+    func validate() throws {
+        guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
+        try ByteSize.validate([("--max-part-size", maxPartSize)])
+    }
+
+    func apply(to options: inout JobOptions) {
+        options.level = level
+        options.maxPartSize = ByteSize.parse(maxPartSize)!
+    }
+}
+
+/// Sizes on the command line: `123`, `64K`, `2M`, `1G` (binary multiples).
+enum ByteSize {
+    /// Checks size options in `validate()`: each must parse and be positive.
+    static func validate(_ options: [(name: String, value: String)]) throws {
+        for (name, value) in options {
+            guard let size = parse(value), size > 0 else { throw ValidationError("\(name): '\(value)' is not a size") }
+        }
+    }
+
+    static func parse(_ text: String) -> Int? {
+        let upper = text.uppercased()
+        let multipliers: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        if let last = upper.last, let multiplier = multipliers[last] {
+            return Int(upper.dropLast()).map { $0 * multiplier }
+        }
+        return Int(upper)
+    }
+}
+
+/// Durations on the command line: `60s`, `2m`, `1h`, `1500ms`, or plain seconds.
+enum DurationOption {
+    static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let value = Double(text.dropLast(suffix.count)), value.isFinite, value >= 0 else { return nil }
+            return value * scale
+        }
+        guard let value = Double(text), value.isFinite, value >= 0 else { return nil }
+        return value
+    }
+}
