@@ -407,14 +407,8 @@ public struct BatchJob {
                 guard includes.contains(where: { $0.matches(file.relativePath) }) else { continue }
             }
             if excludes.contains(where: { $0.matches(file.relativePath) }) { continue }
-            var dialect = CSVDialect(delimiter: UInt8(ascii: ","), hasHeader: options.hasHeader)
-            if let delimiter = options.delimiter {
-                dialect.delimiter = delimiter
-            } else {
-                var name = file.relativePath.lowercased()
-                if name.hasSuffix(".gz") { name.removeLast(3) }
-                if name.hasSuffix(".tsv") { dialect.delimiter = 0x09 } else if name.hasSuffix(".psv") { dialect.delimiter = UInt8(ascii: "|") }
-            }
+            let dialect = CSVDialect(
+                delimiter: options.delimiter ?? InputFormat.delimiter(fromPath: file.relativePath), hasHeader: options.hasHeader)
             planned.append(PlannedFile(index: planned.count, source: file, format: options.format ?? guessed, dialect: dialect))
         }
         // Every collision at once, each with all its inputs: `users.csv` and `users.csv.gz`, or

@@ -196,9 +196,7 @@ public struct CSVTokenizer: Sendable {
         // A closing quote past the record's end is not seen by a chunk cut there: name the
         // problem by what lies within the record, so every chunking reports the same.
         var problem = problem
-        if problem == .characterAfterClosingQuote, let close = closingQuote(base: base, after: open, before: end), close >= contentEnd {
-            problem = .unterminatedQuote
-        } else if problem == .characterAfterClosingQuote && closingQuote(base: base, after: open, before: end) == nil {
+        if problem == .characterAfterClosingQuote, closingQuote(base: base, after: open, before: end).map({ $0 >= contentEnd }) ?? true {
             problem = .unterminatedQuote
         }
         if crlf && contentEnd > open && base[contentEnd - 1] == CSVDialect.carriageReturn { contentEnd -= 1 }

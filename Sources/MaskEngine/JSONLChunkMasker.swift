@@ -220,10 +220,11 @@ struct LineMasker: ~Copyable {
     var line: MaskStatistics
     var lineDirty = false
     var keyBuffer: [UInt8] = []
-    /// The end of the last token the current line's walk finished, and the path node of the
-    /// container it was in: where a malformed line's reject stops following the policies.
+    /// The end of the last token the current line's walk finished: where a malformed line's
+    /// reject stops following the policies.
     var lastSafeEnd = 0
-    var lastContainerNode: Int32 = 0
+    /// The path node of the container a line's syntax error is in (set with the error).
+    var errorContainerNode: Int32 = 0
 
     init(masker: JSONLChunkMasker, chunk: UnsafeRawBufferPointer, scratch: MaskScratch, output: consuming OutputBytes) {
         values = masker.values
@@ -301,17 +302,17 @@ struct LineMasker: ~Copyable {
         var suppressDepth = 0
         var suppressStart = 0
         lastSafeEnd = start
-        lastContainerNode = 0
         while true {
-            if suppressDepth == 0 && scanner.depth > 0 && scanner.depth <= JSONScanner.maximumDepth {
-                lastContainerNode = frames[scanner.depth].node
-            }
             let token = scanner.next()
             if token != .error && suppressDepth == 0 { lastSafeEnd = scanner.tokenEnd }
             switch token {
             case .end:
                 return nil
             case .error:
+                // The container the error is in (above a dropped or nulled one, the one holding
+                // it): where a reject resolves the keys after the error.
+                let depth = suppressDepth > 0 ? suppressDepth - 1 : scanner.depth
+                errorContainerNode = depth > 0 && depth <= JSONScanner.maximumDepth ? frames[depth].node : 0
                 return scanner.error
             case .key:
                 if suppressDepth > 0 { continue }
@@ -455,7 +456,7 @@ struct LineMasker: ~Copyable {
                     if end - index >= 2 {
                         JSONString.decodeForScanning(UnsafeRawBufferPointer(rebasing: rest[(index + 1)..<(end - 1)]), into: &key)
                     }
-                    let node = key.withUnsafeBytes { paths.child(of: lastContainerNode, key: $0) }
+                    let node = key.withUnsafeBytes { paths.child(of: errorContainerNode, key: $0) }
                     let kind = kinds[Int(paths.slot(of: node))]
                     protectedValue = kind != .keep && kind != .scan
                     output.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[index..<end]))
@@ -476,7 +477,8 @@ struct LineMasker: ~Copyable {
                 index = end
                 continue
             }
-            if byte == 0x2C || byte == 0x7B || byte == 0x5B { protectedValue = byte == 0x2C ? false : protectedValue }
+            // A comma ends the member whose key protected what follows.
+            if byte == 0x2C { protectedValue = false }
             output.append(byte)
             index += 1
         }

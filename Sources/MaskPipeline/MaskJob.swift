@@ -22,6 +22,15 @@ public enum InputFormat: String, Sendable, CaseIterable {
         if name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") || name.hasSuffix(".json") { return .jsonl }
         return nil
     }
+
+    /// The CSV delimiter a file name implies: tab for `.tsv`, `|` for `.psv` (with `.gz`), else `,`.
+    public static func delimiter(fromPath path: String) -> UInt8 {
+        var name = path.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
+        if name.hasSuffix(".tsv") { return 0x09 }
+        if name.hasSuffix(".psv") { return UInt8(ascii: "|") }
+        return UInt8(ascii: ",")
+    }
 }
 
 /// Everything a pipe-mode run needs besides the rules: runtime behaviour, set by flags.

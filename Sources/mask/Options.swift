@@ -62,14 +62,8 @@ struct InputFormatOptions: ParsableArguments {
     }
 
     /// The dialect of one input: `--delimiter`, else by its extension (`.tsv` tab, `.psv` `|`).
-    func dialect(for path: String?) -> CSVDialect {
-        var chosen = try? parsedDelimiter()
-        if chosen == nil, let path {
-            var name = path.lowercased()
-            if name.hasSuffix(".gz") { name.removeLast(3) }
-            if name.hasSuffix(".tsv") { chosen = 0x09 } else if name.hasSuffix(".psv") { chosen = UInt8(ascii: "|") }
-        }
-        return CSVDialect(delimiter: chosen ?? UInt8(ascii: ","), hasHeader: !noHeader)
+    func dialect(for path: String?) throws -> CSVDialect {
+        CSVDialect(delimiter: try parsedDelimiter() ?? InputFormat.delimiter(fromPath: path ?? ""), hasHeader: !noHeader)
     }
 }
 

@@ -60,7 +60,7 @@ struct Pipe: ParsableCommand {
             var options = JobOptions()
             options.input = input
             options.format = inputFormat.format(for: input)
-            options.dialect = inputFormat.dialect(for: input)
+            options.dialect = try inputFormat.dialect(for: input)
             parallel.apply(to: &options)
             parts.apply(to: &options)
             options.compress = compress == "gzip"

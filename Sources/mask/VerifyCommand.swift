@@ -35,7 +35,7 @@ struct Verify: ParsableCommand {
                 var options = JobOptions()
                 options.input = file
                 options.format = inputFormat.format(for: file)
-                options.dialect = inputFormat.dialect(for: file)
+                options.dialect = try inputFormat.dialect(for: file)
                 options.verifyOnly = true
                 options.requireExactFields = false
                 let result: JobResult
