@@ -1,7 +1,7 @@
 # Quick start:
 #   make demo   # installs missing system libraries, builds, masks examples/customers.csv into out/
 #   make test   # installs missing system libraries, runs the whole test suite
-.PHONY: deps test-deps build release demo test bench clean
+.PHONY: deps test-deps build release dist demo test bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -11,6 +11,10 @@ build: deps
 
 release: deps
 	swift build -c release --product mask
+
+# The self-contained release: dist/mask-VERSION-linux-ARCH.tar.gz (+ .sha256) and the .deb.
+dist: deps
+	bash scripts/dist.sh
 
 demo: release
 	@rm -rf out
@@ -28,12 +32,13 @@ test: test-deps
 	swift build --build-tests
 	swift test --skip-build --parallel --num-workers 2
 	python3 fuzz/campaign.py --mask .build/debug/mask --budget 90 --seed $(FUZZ_SEED) --cases 100 --jobs 2
+	bash scripts/test-dist.sh
 
 bench: deps
 	bash benchmarks/run.sh
 
 clean:
-	rm -rf .build out
+	rm -rf .build out dist
 
 # Fuzzing (fuzz/README.md): planted personal data, structural mutations, the real binary, oracles for
 # leaks, crashes, hangs, record counts, determinism, the --output commit and mask verify.
