@@ -24,18 +24,18 @@ let package = Package(
             name: "CPCRE2", pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(
-            name: "CZlib", pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(
             name: "CDeflate", pkgConfig: "libdeflate",
             providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(
+            name: "CISAL", pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]),
         .systemLibrary(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
 
         .target(name: "MaskCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
         .target(name: "MaskRegex", dependencies: ["CPCRE2", "MaskCore"], swiftSettings: hotPath),
-        .target(name: "MaskCompression", dependencies: ["CZlib", "CDeflate"], swiftSettings: hotPath),
+        .target(name: "MaskCompression", dependencies: ["CDeflate", "CISAL"], swiftSettings: hotPath),
         .target(
             name: "MaskRules",
             dependencies: [
