@@ -10,6 +10,8 @@ public struct PlanError: Error, Sendable, CustomStringConvertible {
 public struct CSVColumnPlan: Sendable {
     public var names: [String]
     public var policies: [FieldPolicy]
+    /// Per column: which rule gave the policy (index in `CompiledRules.fields`) and how.
+    public var resolutions: [FieldResolution]
     public var expectedFieldCount: Int { names.count }
     /// No column is changed or dropped: records can be copied without parsing fields further.
     public var isPassThrough: Bool { policies.allSatisfy { $0 == .keep } }
@@ -29,7 +31,8 @@ public struct CSVColumnPlan: Sendable {
         }
         if !missing.isEmpty { throw PlanError(description: missing.joined(separator: "\n")) }
         self.names = names
-        policies = names.map { rules.policy(forField: $0) }
+        resolutions = names.map { rules.resolve(field: $0) }
+        policies = resolutions.map(\.policy)
         if !policies.isEmpty && policies.allSatisfy({ $0 == .drop }) {
             throw PlanError(description: "\(rules.path): every column is dropped")
         }

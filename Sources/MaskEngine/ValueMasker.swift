@@ -116,8 +116,13 @@ public final class PolicyProgram: Sendable {
     let normalization: HashNormalization
     let detectors: [Int]
     let replacement: ScanReplacement
+    /// For a `hash: { detector: … }` rule matched by a pattern: the detector whose prefilter a
+    /// value must pass to be hashed (-1: hash every value). The others are scanned.
+    let recognizer: Int
 
-    public init(_ policy: FieldPolicy) {
+    /// - Parameter matchedBy: how the field got the policy; a pattern makes a detector's hash
+    ///   recognise its values first (see `HashNormalization.detector`).
+    public init(_ policy: FieldPolicy, matchedBy: MatchKind = .exact, detectorCount: Int = 0) {
         self.policy = policy
         var token: [UInt8] = []
         var partialMask = PartialMask(keepFirst: 0, keepLast: 0)
@@ -136,7 +141,14 @@ public final class PolicyProgram: Sendable {
         self.token = token
         self.partialMask = partialMask
         self.normalization = normalization
-        self.detectors = detectors
+        var recognizer = -1
+        if matchedBy == .pattern, case .hash(.detector(let index, _)) = policy {
+            recognizer = index
+            self.detectors = Array(0..<detectorCount)
+        } else {
+            self.detectors = detectors
+        }
+        self.recognizer = recognizer
         self.replacement = replacement
     }
 }
@@ -187,9 +199,16 @@ public struct ValueMasker: Sendable {
             return .replaced
         case .hash:
             guard !value.isEmpty else { return .unchanged }
+            if program.recognizer >= 0 && !detectors[program.recognizer].prefilterPasses(value) {
+                // Not this detector's kind of value (a flag, a count): scanned, not hashed.
+                detect(in: value, detectors: program.detectors, scratch: scratch, statistics: &statistics)
+                guard !scratch.detections.isEmpty else { return .unchanged }
+                buildScanReplacement(value, replacement: .token, scratch: scratch)
+                return .replaced
+            }
             let normalizer: Normalizer
             switch program.normalization {
-            case .fixed(let fixed): normalizer = fixed
+            case .fixed(let fixed), .detector(_, let fixed): normalizer = fixed
             case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
             }
             scratch.replacement.removeAll(keepingCapacity: true)

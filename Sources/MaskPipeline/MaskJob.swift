@@ -155,7 +155,7 @@ public struct MaskJob {
 
         // The header is read before any worker starts: the plan (which column gets which policy)
         // depends on it, and a rules file naming a missing column must fail before output exists.
-        let prepared: (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy], dialect: CSVDialect)
+        let prepared: Prepared
         do {
             prepared = try prepare(chunker: chunker, values: values, inputName: shownName)
         } catch let error as OversizedRecord {
@@ -281,7 +281,7 @@ public struct MaskJob {
         }
         let finished = Date()
         let formatter = ISO8601DateFormatter()
-        let manifest = Manifest(
+        var manifest = Manifest(
             version: MaskVersion.current, status: "succeeded", input: inputName, format: options.format.rawValue,
             inputBytes: chunker.offset, inputCompressedBytes: source.compressedBytesRead,
             recordsIn: statistics.recordsIn, recordsOut: statistics.recordsOut, recordsRejected: statistics.recordsRejected,
@@ -292,11 +292,17 @@ public struct MaskJob {
                       matchLimitHits: statistics.detectorLimitHits[$0])
             },
             fields: prepared.fieldNames.indices.map {
-                .init(name: prepared.fieldNames[$0], policy: prepared.policies[$0].name, changed: statistics.fieldChanges[$0])
+                .init(name: prepared.fieldNames[$0], policy: prepared.policies[$0].name, changed: statistics.fieldChanges[$0],
+                      matchedBy: prepared.matchedBy[$0].rawValue, rule: prepared.patterns[$0])
             },
             threads: options.threads, compression: options.compress ? "gzip-\(options.level)" : "none",
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
             elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
+        manifest.paths = statistics.pathChanges.map {
+            .init(path: $0.path, policy: prepared.policies[$0.slot].name, changed: $0.changed, matchedBy: prepared.matchedBy[$0.slot].rawValue,
+                  rule: prepared.patterns[$0.slot])
+        }
+        manifest.dropped = prepared.fieldNames.indices.filter { prepared.policies[$0] == .drop }.map { prepared.fieldNames[$0] }
         let encoded: [UInt8]
         do {
             encoded = try manifest.encoded()
@@ -316,10 +322,21 @@ public struct MaskJob {
         return JobResult(manifest: manifest, findings: located)
     }
 
+    /// The masker for the input, and what the report says about its fields.
+    struct Prepared {
+        var masker: any ChunkMasking
+        var header: [UInt8]
+        /// CSV: the columns; JSONL: the field rules, then `(default)`.
+        var fieldNames: [String]
+        var policies: [FieldPolicy]
+        var matchedBy: [MatchKind]
+        /// Per field: the pattern that matched it, for pattern-matched fields.
+        var patterns: [String?]
+        var dialect: CSVDialect
+    }
+
     /// Reads the header (CSV) and builds the format's masker.
-    private func prepare(chunker: Chunker, values: ValueMasker, inputName: String) throws
-        -> (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy], dialect: CSVDialect)
-    {
+    private func prepare(chunker: Chunker, values: ValueMasker, inputName: String) throws -> Prepared {
         switch options.format {
         case .jsonl:
             // No header; a UTF-8 byte order mark, if the input starts with one, is carried like
@@ -330,7 +347,10 @@ public struct MaskJob {
             if try chunker.peek(minimum: 3).bytes.starts(with: bom) { header = try chunker.takePrefix(count: 3) }
             // Field rules are paths that need not occur in every record: no unknown-field check.
             let masker = JSONLChunkMasker(values: values, maxRecordSize: options.maxRecordSize, collectRejects: options.rejectsPath != nil)
-            return (masker, header, masker.fieldNames, masker.policies, options.dialect)
+            let patterns = rules.fields.map { $0.selector.isPattern ? $0.selector.description : nil } + [nil]
+            return Prepared(
+                masker: masker, header: header, fieldNames: masker.fieldNames, policies: masker.policies, matchedBy: masker.matchedBy,
+                patterns: patterns, dialect: options.dialect)
         case .csv:
             let dialect = try Self.sniffDialect(options.dialect, chunker: chunker)
             let tokenizer = CSVTokenizer(dialect: dialect, maxRecordSize: options.maxRecordSize)
@@ -365,7 +385,12 @@ public struct MaskJob {
                 // Without a header the first record is data: put it back in front of the stream.
                 chunker.pushBack(Array(first[bomLength...]))
             }
-            return (masker, header, names, plan.policies, dialect)
+            let patterns = plan.resolutions.map { resolution in
+                resolution.matchedBy == .pattern ? resolution.rule.map { rules.fields[$0].selector.description } : nil
+            }
+            return Prepared(
+                masker: masker, header: header, fieldNames: names, policies: plan.policies, matchedBy: plan.resolutions.map(\.matchedBy),
+                patterns: patterns, dialect: dialect)
         }
     }
 

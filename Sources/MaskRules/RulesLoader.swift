@@ -165,7 +165,7 @@ struct Context {
             for (name, keyNode, value) in pairs {
                 if let problem = FieldPath.problem(in: name) { fail(keyNode, "fields.\(name): \(problem)") }
                 guard let policy = compilePolicy(value, "fields.\(name)", detectors: detectors) else { continue }
-                let selector: FieldSelector = name.contains("*") ? .glob(name) : .exact(name)
+                let selector = FieldSelector(name)
                 fields.append(FieldRule(selector: selector, policy: policy, line: keyNode.mark?.line ?? 0))
             }
         }
@@ -423,7 +423,9 @@ struct Context {
             for (key, _, value) in body {
                 guard let text = string(value, "\(what).hash.\(key)") else { continue }
                 if key == "detector" {
-                    if let detector = detectors.first(where: { $0.id == text }) { normalization = .fixed(detector.normalizer) } else {
+                    if let index = detectors.firstIndex(where: { $0.id == text }) {
+                        normalization = .detector(index: index, normalizer: detectors[index].normalizer)
+                    } else {
                         fail(value, "\(what).hash.detector: unknown detector '\(text)'")
                     }
                 } else if text == "auto" {
