@@ -157,13 +157,22 @@ public struct JSONLChunkMasker: Sendable {
                     let safeEnd = max(copied, min(state.lastSafeEnd, position))
                     rejectPrefix += UnsafeRawBufferPointer(rebasing: chunk[copied..<safeEnd])
                     remainderStart = safeEnd
+                    if error.reason == .unreviewedField {
+                        rejectPrefix += Array("\"[REDACTED]\"".utf8)
+                        remainderStart = state.unreviewedEnd
+                    }
                 }
                 // Undo whatever the line already spliced: it is reported, not written.
                 state.output.removeLast(state.output.count - outputMark)
                 state.copyFrom = copyMark
                 state.discardLineStatistics()
-                kind = .invalidJSON
-                detail = error.description
+                if error.reason == .unreviewedField {
+                    kind = .unreviewedField
+                    detail = "path \(state.displayPath(of: state.unreviewedNode)); name it under fields:, e.g. \(YAMLName.quoted(state.displayPath(of: state.unreviewedNode, escaped: false))): scan"
+                } else {
+                    kind = .invalidJSON
+                    detail = error.description
+                }
             }
             state.skip(lineStart, to: position)
             problems.append(
@@ -234,6 +243,9 @@ struct LineMasker: ~Copyable {
     var lastSafeEnd = 0
     /// The path node of the container a line's syntax error is in (set with the error).
     var errorContainerNode: Int32 = 0
+    /// `default: error`: the path node of the string that failed the line, and where it ends.
+    var unreviewedNode: Int32 = -1
+    var unreviewedEnd = 0
 
     init(masker: JSONLChunkMasker, chunk: UnsafeRawBufferPointer, scratch: MaskScratch, output: consuming OutputBytes) {
         values = masker.values
@@ -420,6 +432,16 @@ struct LineMasker: ~Copyable {
                     countChange(slot, frames[depth].memberNode)
                     endValue(in: depth, at: valueEnd, dropped: true)
                     continue
+                case .error:
+                    // `default: error`: a string under a path no rule names fails the record.
+                    // The value is not the line's to keep: a reject gets it redacted.
+                    if token == .string {
+                        unreviewedNode = frames[depth].memberNode
+                        unreviewedEnd = valueEnd
+                        lastSafeEnd = valueStart
+                        errorContainerNode = frames[depth].node
+                        return JSONSyntaxError(.unreviewedField, at: valueStart - start)
+                    }
                 case .null:
                     if token != .nullLiteral {
                         skip(valueStart, to: valueEnd)
@@ -506,6 +528,16 @@ struct LineMasker: ~Copyable {
             index += 1
         }
         return output
+    }
+
+    /// A path for messages: keys in which a detector finds something (objects used as maps) are
+    /// replaced by the detector's token, so that no value reaches an error line.
+    func displayPath(of node: Int32, escaped: Bool = true) -> String {
+        let text = paths.pathText(of: node)
+        var masked: [UInt8] = []
+        text.withUnsafeBytes { values.scanRaw($0, scratch: scratch, into: &masked) }
+        let path = String(decoding: masked, as: UTF8.self)
+        return escaped ? DisplayName.of(path) : path
     }
 
     /// Scans a decoded key with every detector; true when `scratch.replacement` replaces it.
@@ -756,6 +788,12 @@ final class PathTable {
     }
 
     func countChange(_ node: Int32) { nodes[Int(node)].changes += 1 }
+
+    /// The node's path text (`orders[].phone`).
+    func pathText(of node: Int32) -> [UInt8] {
+        render(node)
+        return path
+    }
 
     /// The paths with changes in this chunk, sorted, with their slots and counts.
     func changedPaths() -> [PathChange] {

@@ -106,7 +106,7 @@ public final class DetectorRuntime: Sendable {
 /// payloads beside it.
 public final class PolicyProgram: Sendable {
     public enum Kind: UInt8, Sendable {
-        case keep, drop, null, redact, mask, hash, scan
+        case keep, drop, null, redact, mask, hash, scan, error
     }
 
     public let kind: Kind
@@ -137,6 +137,7 @@ public final class PolicyProgram: Sendable {
         case .mask(let mask): kind = .mask; partialMask = mask
         case .hash(let chosen): kind = .hash; normalization = chosen
         case .scan(let chosen, let how): kind = .scan; detectors = chosen; replacement = how
+        case .error: kind = .error
         }
         self.token = token
         self.partialMask = partialMask
@@ -184,7 +185,9 @@ public struct ValueMasker: Sendable {
         _ program: PolicyProgram, to value: UnsafeRawBufferPointer, scratch: MaskScratch, statistics: inout MaskStatistics
     ) -> Outcome {
         switch program.kind {
-        case .keep, .drop:
+        case .keep, .drop, .error:
+            // `.error` never reaches here with a value: CSV refuses the column before any data,
+            // JSONL fails the record on a string under it (numbers and literals are kept).
             return .unchanged
         case .null:
             return .null

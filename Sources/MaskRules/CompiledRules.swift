@@ -79,6 +79,10 @@ public enum FieldPolicy: Sendable, Equatable {
     case hash(HashNormalization)
     /// Replace what the detectors (by index into `CompiledRules.detectors`) find in the text.
     case scan(detectors: [Int], replacement: ScanReplacement)
+    /// `default: error` (fail closed): a field no rule names is refused. CSV: the run stops
+    /// before any data is read, listing every such column; JSONL: a string value under such a
+    /// path makes its record a data error (or a reject). Only allowed as the default.
+    case error
 
     public var usesHash: Bool {
         switch self {
@@ -251,6 +255,7 @@ extension FieldPolicy {
         case .mask: return "mask"
         case .hash: return "hash"
         case .scan(_, let replacement): return replacement == .hash ? "scan(hash)" : "scan"
+        case .error: return "error"
         }
     }
 }

@@ -386,8 +386,12 @@ struct Context {
             case "hash": return .hash(.auto)
             case "scan": return .scan(detectors: allDetectors, replacement: .token)
             case "mask": return .mask(PartialMask(keepFirst: 0, keepLast: 4))
+            case "error" where what == "default": return .error
+            case "error":
+                fail(node, "\(what): 'error' is only allowed as the default policy (default: error)")
+                return nil
             default:
-                fail(node, "\(what): unknown policy '\(scalar.string)' (expected keep, drop, null, redact, mask, hash or scan)")
+                fail(node, "\(what): unknown policy '\(scalar.string)' (expected keep, drop, null, redact, mask, hash or scan\(what == "default" ? ", or error" : ""))")
                 return nil
             }
         }

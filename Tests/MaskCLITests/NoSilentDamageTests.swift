@@ -38,7 +38,7 @@ import Testing
         #expect((manifest["dropped"] as? [String]) == [])
     }
 
-    @Test(arguments: ["pii.yaml", "pii-strict.yaml"])
+    @Test(arguments: ["pii.yaml", "pii-strict.yaml", "pii-fail-closed.yaml"])
     func shippedRulesNeverDropAColumn(file: String) throws {
         let text = try String(contentsOfFile: MaskBinary.rules(file), encoding: .utf8)
         let fields = text.components(separatedBy: "\nfields:\n")[1].components(separatedBy: "\n\n")[0]
