@@ -100,6 +100,27 @@ extension CompiledRules {
     }
 }
 
+extension LocatedFinding {
+    /// Findings counted per field and detector, most frequent first, each with the first record
+    /// it was seen in: `notes: ipv4 × 39 (first at record 12)`. A gate's log shows what kind of
+    /// leak it is and where to look, however many findings there are.
+    public static func summary(_ findings: [LocatedFinding]) -> [String] {
+        var counts: [String: (field: String, detector: String, count: Int, first: Int)] = [:]
+        var order: [String] = []
+        for finding in findings {
+            let key = finding.field + "\u{0}" + finding.detector
+            if let existing = counts[key] {
+                counts[key] = (existing.field, existing.detector, existing.count + 1, min(existing.first, finding.record))
+            } else {
+                counts[key] = (finding.field, finding.detector, 1, finding.record)
+                order.append(key)
+            }
+        }
+        let sorted = order.map { counts[$0]! }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.first < $1.first }
+        return sorted.map { "\(DisplayName.of($0.field)): \($0.detector) × \($0.count) (first at record \($0.first))" }
+    }
+}
+
 /// Why a run failed, sorted by the exit code the CLI maps it to.
 public enum JobFailure: Error, CustomStringConvertible {
     case data(DataError)
@@ -113,7 +134,8 @@ public enum JobFailure: Error, CustomStringConvertible {
         case .data(let error): return error.description
         case .usage(let message), .io(let message): return message
         case .verification(let findings):
-            return "verification failed: the masked output still holds data the verify rules detect:\n"
+            return "verification failed: the masked output still holds data the verify rules detect (by field and detector, in the first chunk with findings):\n"
+                + LocatedFinding.summary(findings).map { "  \($0)" }.joined(separator: "\n") + "\n"
                 + findings.prefix(20).map { "  \($0)" }.joined(separator: "\n")
                 + (findings.count > 20 ? "\n  … and \(findings.count - 20) more in this chunk" : "")
         }

@@ -285,7 +285,7 @@ struct Context {
     }
 
     mutating func compileValidators(_ node: Node, _ what: String) -> [Validator] {
-        guard let pairs = mapping(node, what, allowed: ["digits", "luhn", "phone"]) else { return [] }
+        guard let pairs = mapping(node, what, allowed: ["digits", "luhn", "phone", "iban"]) else { return [] }
         var validators: [Validator] = []
         for (key, _, value) in pairs {
             switch key {
@@ -303,6 +303,10 @@ struct Context {
             case "phone":
                 if value.bool == true { validators.append(.phone) } else if value.bool == nil {
                     fail(value, "\(what).phone must be true or false")
+                }
+            case "iban":
+                if value.bool == true { validators.append(.iban) } else if value.bool == nil {
+                    fail(value, "\(what).iban must be true or false")
                 }
             default: break
             }

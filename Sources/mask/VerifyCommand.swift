@@ -51,6 +51,7 @@ struct Verify: ParsableCommand {
                 let shown = DisplayName.of(result.manifest.input)
                 if result.findings.count > 50 { print("found: … and \(result.findings.count - 50) more in \(shown)") }
                 found += result.findings.count
+                for line in LocatedFinding.summary(result.findings) { print("summary: \(shown): \(line)") }
                 print("\(shown): \(result.manifest.recordsIn) records checked, \(result.findings.count) finding(s)")
             }
         }
