@@ -9,13 +9,14 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 
 let package = Package(
     name: "mask",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mask", targets: ["mask"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // Pinned to a minor range: MaskEngine/SHA256Block.swift calls a function of its
+        // CCryptoBoringSSL module, which swift-crypto does not promise across minor releases.
+        .package(url: "https://github.com/apple/swift-crypto", .upToNextMinor(from: "4.5.2")),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -32,7 +33,7 @@ let package = Package(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
 
-        .target(name: "MaskCore", swiftSettings: hotPath),
+        .target(name: "MaskCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
         .target(name: "MaskRegex", dependencies: ["CPCRE2", "MaskCore"], swiftSettings: hotPath),
         .target(name: "MaskCompression", dependencies: ["CZlib", "CDeflate"], swiftSettings: hotPath),
         .target(
@@ -57,12 +58,12 @@ let package = Package(
             ],
             swiftSettings: hotPath),
         // libpq behind a connection and a COPY stream; nothing of mask's own above it.
-        .target(name: "MaskPostgres", dependencies: ["CLibPQ"]),
+        .target(name: "MaskPostgres", dependencies: ["CLibPQ", "MaskCore"]),
         // The run ledger and the shared work queue: mask's tables, on top of the adapter.
         .target(name: "MaskLedger", dependencies: ["MaskPostgres", "MaskPipeline"]),
         // mask extract: a snapshot of tables through COPY, each masked by a MaskJob.
         .target(name: "MaskExtract", dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskPostgres", "MaskLedger"]),
-        .target(name: "MaskObjectStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MaskObjectStore", dependencies: ["MaskCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "MaskBatch",
             dependencies: [
@@ -80,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "mask",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskSynthetic", "MaskPostgres", "MaskLedger", "MaskExtract", "MaskBatch",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskSynthetic", "MaskLedger", "MaskExtract", "MaskBatch",
                 "MaskSuggest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -89,7 +90,7 @@ let package = Package(
         .testTarget(name: "MaskCoreTests", dependencies: ["MaskCore"]),
         .testTarget(name: "MaskRulesTests", dependencies: ["MaskRules", "MaskEngine", "MaskRegex", "MaskCore"]),
         .testTarget(name: "MaskEngineTests", dependencies: ["MaskEngine", "MaskRules", "MaskCore"]),
-        .testTarget(name: "MaskObjectStoreTests", dependencies: ["MaskObjectStore", "MaskTestSupport"]),
+        .testTarget(name: "MaskObjectStoreTests", dependencies: ["MaskObjectStore", "MaskCore", "MaskTestSupport"]),
         .testTarget(
             name: "MaskCLITests",
             dependencies: ["MaskTestSupport", "MaskCompression", .product(name: "Yams", package: "Yams")]),

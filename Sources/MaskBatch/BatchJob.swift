@@ -296,9 +296,8 @@ public struct BatchJob {
         summary.endedRun = false
         do {
             try queue.finishIfDone { finished in
-                let decoder = JSONDecoder()
                 let all = finished.results.map { text in
-                    (try? decoder.decode(BatchFileResult.self, from: Data(text.utf8)))
+                    (try? ReportJSON.decode(BatchFileResult.self, from: Data(text.utf8)))
                         ?? BatchFileResult(input: "?", uri: "?", status: .failed, format: nil, inputBytes: 0, errorKind: "io", error: "no result recorded")
                 }
                 var whole = summarize(all, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started, skipped: skipped)
@@ -352,7 +351,7 @@ public struct BatchJob {
             "strict=\(!options.allowMissingFields)",
         ] + (options.followSymlinks ? ["follow-symlinks"] : [])
         let digest = SHA256.hash(data: Data(fields.joined(separator: "\n").utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Hex.string(digest)
     }
 
     func summarize(
@@ -605,9 +604,7 @@ final class RunContext: @unchecked Sendable {
     }
 
     static func json(_ result: BatchFileResult) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(result)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        (try? ReportJSON.line(result)) ?? "{}"
     }
 
     /// Runs `work` (publishing a file's outputs) as the file's commit: directly in a local run;
@@ -685,7 +682,7 @@ final class RunContext: @unchecked Sendable {
             }
             let settings = job.settings(for: file, format: format)
             let committedData = try destination.read(file.manifestPath)
-            if !options.force, let committedData, let committed = try? JSONDecoder().decode(BatchFileManifest.self, from: committedData),
+            if !options.force, let committedData, let committed = try? ReportJSON.decode(BatchFileManifest.self, from: committedData),
                 try isCurrent(committed, file: file, settings: settings)
             {
                 result.status = .skipped
@@ -816,6 +813,6 @@ final class RunContext: @unchecked Sendable {
         }
         // A local file: its content, not its timestamp, decides.
         guard let recorded = committed.source.sha256 else { return false }
-        return try sha256OfFile(file.source.uri) == recorded
+        return try SystemIO.sha256Hex(ofFile: file.source.uri) == recorded
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MaskCore
 import MaskPipeline
 
 /// The settings that decide the bytes of a file's output, besides its input, rules and key.
@@ -43,6 +44,7 @@ public struct SourceIdentity: Codable, Sendable, Equatable {
 /// `_manifests/<input path>.json`, written last when a file's outputs are in place: the commit
 /// record of one input. Only outputs listed in a manifest count as done.
 public struct BatchFileManifest: Codable, Sendable {
+    public var schemaVersion = ReportJSON.schemaVersion
     public var tool = "mask"
     public var kind = "batch-file"
     public var version: String
@@ -56,6 +58,7 @@ public struct BatchFileManifest: Codable, Sendable {
     public var masking: Manifest
 
     enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
         case tool, kind, version, source, outputs
         case rulesFingerprint = "rules_fingerprint"
         case keyID = "key_id"
@@ -63,9 +66,7 @@ public struct BatchFileManifest: Codable, Sendable {
     }
 
     func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self) + Data([0x0A])
+        Data(try ReportJSON.encode(self))
     }
 }
 
@@ -124,6 +125,7 @@ public struct BatchSummary: Codable, Sendable {
         public var error: String
     }
 
+    public var schemaVersion = ReportJSON.schemaVersion
     public var tool = "mask"
     public var kind = "batch"
     public var version: String
@@ -162,6 +164,7 @@ public struct BatchSummary: Codable, Sendable {
     public var endedRun: Bool?
 
     enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
         case tool, kind, version, status, source, destination, rules
         case keyID = "key_id"
         case filesTotal = "files_total"
@@ -187,8 +190,6 @@ public struct BatchSummary: Codable, Sendable {
     }
 
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self) + Data([0x0A])
+        Data(try ReportJSON.encode(self))
     }
 }

@@ -6,7 +6,6 @@ import Darwin
 import Crypto
 import Foundation
 import MaskCore
-import MaskCompression
 import MaskPipeline
 
 /// A local file as the engine's byte source (an `InputSource`, so gzip is detected the same way)
@@ -39,7 +38,7 @@ final class HashingFileSource: ByteSource, @unchecked Sendable {
     var reachedEnd: Bool { source.reachedEnd }
 
     /// The SHA-256 of every byte read so far (the whole file once the engine reached its end).
-    var sha256: String { digest.hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+    var sha256: String { Hex.string(digest.hasher.finalize()) }
 
     func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
         try source.read(into: &buffer, limit: limit)
@@ -49,28 +48,6 @@ final class HashingFileSource: ByteSource, @unchecked Sendable {
     func drain() throws {
         try source.drain()
     }
-}
-
-/// The SHA-256 of a whole regular file, in hex. (Opened without blocking: an input replaced by a
-/// FIFO since it was listed fails instead of hanging the run.)
-func sha256OfFile(_ path: String) throws -> String {
-    let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard descriptor >= 0 else { throw IOFailure("cannot open \(DisplayName.of(path)): \(String(cString: strerror(errno)))") }
-    defer { close(descriptor) }
-    var info = stat()
-    guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw IOFailure("\(path) is no longer a regular file") }
-    var hasher = SHA256()
-    var block = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let count = block.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0 {
-            if errno == EINTR { continue }
-            throw IOFailure("cannot read \(DisplayName.of(path)): \(String(cString: strerror(errno)))")
-        }
-        if count == 0 { break }
-        block.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-    }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
 }
 
 /// Shell-style globs over `/`-separated relative paths: `*` and `?` stay within one path

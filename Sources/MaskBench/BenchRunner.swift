@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Foundation
+import Synchronization
 import MaskSynthetic
 import MaskCompression
 import MaskCore
@@ -51,6 +52,15 @@ public struct RuleSetReport: Codable, Sendable {
         public var nanosecondsPerByte: Double
         /// The same without its prefilter (the regex on every scanned value).
         public var nanosecondsPerByteWithoutPrefilter: Double
+
+        enum CodingKeys: String, CodingKey {
+            case id, matches
+            case validatorRejections = "validator_rejections"
+            case prefilterPassRate = "prefilter_pass_rate"
+            case timeShare = "time_share"
+            case nanosecondsPerByte = "nanoseconds_per_byte"
+            case nanosecondsPerByteWithoutPrefilter = "nanoseconds_per_byte_without_prefilter"
+        }
     }
 
     public struct FieldFigures: Codable, Sendable {
@@ -70,9 +80,18 @@ public struct RuleSetReport: Codable, Sendable {
     public var recordsPerSecond: Rate
     public var detectors: [DetectorFigures]
     public var fields: [FieldFigures]
+
+    enum CodingKeys: String, CodingKey {
+        case rules, fingerprint, records, iterations, threads, detectors, fields
+        case inputBytes = "input_bytes"
+        case deflateLevel = "deflate_level"
+        case megabytesPerSecond = "megabytes_per_second"
+        case recordsPerSecond = "records_per_second"
+    }
 }
 
 public struct BenchReport: Codable, Sendable {
+    public var schemaVersion = ReportJSON.schemaVersion
     public var tool = "mask bench"
     public var input: String
     public var format: String
@@ -81,6 +100,14 @@ public struct BenchReport: Codable, Sendable {
     public var profileMethod = "each detector run alone over the values the scan policies handed it in one real masking pass over the profiled sample (recorded, CSV and JSONL alike), timed per pass"
     public var ruleSets: [RuleSetReport]
 
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
+        case tool, input, format
+        case inputMode = "input_mode"
+        case profileMethod = "profile_method"
+        case ruleSets = "rule_sets"
+    }
+
     public init(input: String, format: String, ruleSets: [RuleSetReport]) {
         self.input = input
         self.format = format
@@ -88,8 +115,9 @@ public struct BenchReport: Codable, Sendable {
     }
 }
 
-public struct BenchError: Error, CustomStringConvertible {
+public struct BenchError: CategorizedFailure {
     public var description: String
+    public var category: FailureCategory { .usage }
 }
 
 public enum BenchRunner {
@@ -162,9 +190,8 @@ public enum BenchRunner {
 
     /// Masks (and optionally deflates) every chunk on `threads` threads; returns the wall time.
     static func timeOnePass(chunks: [Range<Int>], options: BenchOptions, masker: any ChunkMasking, detectorCount: Int) -> (Double, MaskStatistics) {
-        let lock = NSLock()
-        nonisolated(unsafe) var next = 0
-        nonisolated(unsafe) var merged: [Int: MaskStatistics] = [:]
+        let next = Atomic<Int>(0)
+        let merged = Mutex<[Int: MaskStatistics]>([:])
         let input = options.input
         let started = now()
         DispatchQueue.concurrentPerform(iterations: options.threads) { _ in
@@ -172,24 +199,20 @@ public enum BenchRunner {
             let encoder = options.deflateLevel.map { GzipMemberEncoder(level: $0) }
             var compressed: [UInt8] = []
             while true {
-                lock.lock()
-                let index = next
-                next += 1
-                lock.unlock()
+                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard index < chunks.count else { return }
                 let masked = input.withUnsafeBytes { masker.mask(UnsafeRawBufferPointer(rebasing: $0[chunks[index]]), scratch: scratch) }
                 if let encoder {
                     compressed.removeAll(keepingCapacity: true)
                     masked.output.withUnsafeBytes { encoder.compress($0, appendingTo: &compressed) }
                 }
-                lock.lock()
-                merged[index] = masked.statistics
-                lock.unlock()
+                merged.withLock { $0[index] = masked.statistics }
             }
         }
         let elapsed = now() - started
         var total = MaskStatistics(detectors: detectorCount, fields: 0)
-        for index in chunks.indices { if let stats = merged[index] { total.merge(stats) } }
+        let results = merged.withLock { $0 }
+        for index in chunks.indices { if let stats = results[index] { total.merge(stats) } }
         return (elapsed, total)
     }
 }

@@ -2,7 +2,7 @@ import MaskCore
 import MaskEngine
 import MaskRules
 
-/// The masker for a bench input, built the way pipe mode builds it.
+/// The masker for a bench input, from the factory pipe mode uses (`InputMasker`).
 struct MaskerSetup {
     var masker: any ChunkMasking
     var framing: RecordFraming
@@ -12,27 +12,29 @@ struct MaskerSetup {
     var policies: [FieldPolicy]
 
     init(rules: CompiledRules, values: ValueMasker, options: BenchOptions) throws {
+        // Rejects collected, as a run with --rejects would: a malformed record costs the same.
+        let settings = MaskerSettings(collectRejects: true)
+        let built: InputMasker
         switch options.format {
         case .csv:
             let header = options.input.withUnsafeBytes { CSVHeader(parsing: $0, dialect: options.dialect) }
-            let plan: CSVColumnPlan
             do {
-                plan = try CSVColumnPlan(names: header.names, rules: rules)
-            } catch let error as PlanError {
-                throw BenchError(description: error.description)
+                built = try InputMasker.csv(
+                    firstRecord: Array(options.input[0..<header.record.end]), bomLength: header.bomLength, dialect: options.dialect,
+                    values: values, settings: settings, inputName: options.inputName)
+            } catch {
+                throw BenchError(description: "\(error)")
             }
-            masker = CSVChunkMasker(plan: plan, values: values, dialect: options.dialect, maxRecordSize: 16 << 20, collectRejects: true)
             framing = .csv(options.dialect)
             bodyStart = options.dialect.hasHeader ? header.record.end : header.bomLength
-            fieldNames = header.names
-            policies = plan.policies
         case .jsonl:
-            masker = try JSONLSupport.makeMasker(rules: rules, values: values)
+            built = InputMasker.jsonl(byteOrderMark: [], values: values, settings: settings)
             framing = .lines
             bodyStart = 0
-            fieldNames = rules.fields.map(\.selector.description) + ["(default)"]
-            policies = rules.fields.map(\.policy) + [rules.defaultPolicy]
         }
+        masker = built.masker
+        fieldNames = built.fieldNames
+        policies = built.policies
     }
 }
 
@@ -94,12 +96,5 @@ struct DetectorProfile {
             shares: filtered.map { total > 0 ? $0 / total : 0 },
             nanosecondsPerByte: filtered.map { $0 * 1e9 / profiledBytes },
             nanosecondsPerByteUnfiltered: unfiltered.map { $0 * 1e9 / profiledBytes })
-    }
-}
-
-/// The JSONL masker, built as pipe mode builds it.
-enum JSONLSupport {
-    static func makeMasker(rules: CompiledRules, values: ValueMasker) throws -> any ChunkMasking {
-        JSONLChunkMasker(values: values, maxRecordSize: 16 << 20, collectRejects: true)
     }
 }

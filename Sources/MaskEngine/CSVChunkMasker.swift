@@ -42,15 +42,12 @@ public struct MaskedChunk: Sendable {
     public var problems: [ChunkProblem]
     /// Malformed records, masked by a raw scan with every detector (only with rejects enabled).
     public var rejects: [UInt8]
-    /// Where a verifier's detectors found something (`mask verify`, `--verify`).
-    public var findings: [Finding] = []
 
-    public init(output: [UInt8], statistics: MaskStatistics, problems: [ChunkProblem], rejects: [UInt8], findings: [Finding] = []) {
+    public init(output: [UInt8], statistics: MaskStatistics, problems: [ChunkProblem], rejects: [UInt8]) {
         self.output = output
         self.statistics = statistics
         self.problems = problems
         self.rejects = rejects
-        self.findings = findings
     }
 }
 

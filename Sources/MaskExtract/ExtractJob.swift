@@ -56,9 +56,18 @@ public struct ExtractJob {
         public var records: Int
         public var outputBytes: Int
         public var parts: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name, folder, records, parts
+            case outputBytes = "output_bytes"
+        }
     }
 
     public struct Summary: Codable, Sendable {
+        public var schemaVersion = ReportJSON.schemaVersion
+        public var tool = "mask"
+        public var kind = "extract"
+        public var version = MaskVersion.current
         public var source: String
         public var tables: [TableResult]
         public var snapshot: String
@@ -66,6 +75,15 @@ public struct ExtractJob {
         public var keyID: String?
         public var startedAt: String
         public var finishedAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case schemaVersion = "schema_version"
+            case tool, kind, version, source, tables, snapshot
+            case rulesFingerprint = "rules_fingerprint"
+            case keyID = "key_id"
+            case startedAt = "started_at"
+            case finishedAt = "finished_at"
+        }
     }
 
     public func run() throws -> Summary {
@@ -123,10 +141,8 @@ public struct ExtractJob {
                 source: connection.redactedURL, tables: results, snapshot: "repeatable read, read only",
                 rulesFingerprint: rules.fingerprint, keyID: hasher?.keyID,
                 startedAt: formatter.string(from: started), finishedAt: formatter.string(from: Date()))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             do {
-                try OutputFile.write(Array(try encoder.encode(summary)) + [0x0A], to: "\(outputDirectory)/_extract.json")
+                try OutputFile.write(try ReportJSON.encode(summary), to: "\(outputDirectory)/_extract.json")
                 FaultPoint.reach("extract.summary-written")
                 try OutputFile.write([], to: "\(outputDirectory)/_SUCCESS")
                 FaultPoint.reach("extract.success-written")
@@ -163,7 +179,7 @@ public struct ExtractJob {
         let journalPath = "\(outputDirectory)/\(CommitJournal.fileName)"
         guard names.contains(CommitJournal.fileName) else { return lock }
         if !names.contains("_SUCCESS") {
-            let journal = FileManager.default.contents(atPath: journalPath).flatMap { try? JSONDecoder().decode(CommitJournal.self, from: $0) }
+            let journal = FileManager.default.contents(atPath: journalPath).flatMap { try? ReportJSON.decode(CommitJournal.self, from: $0) }
             // Only plain folder names of this folder: never a path out of it.
             for folder in journal?.parts ?? [] where !folder.contains("/") && folder != "." && folder != ".." && !folder.isEmpty {
                 try? FileManager.default.removeItem(atPath: "\(outputDirectory)/\(folder)")

@@ -8,3 +8,15 @@ extension JobFailure {
         error.kind == .badURL ? .usage("ledger: \(error)") : .io("ledger: \(error)")
     }
 }
+
+extension RunLedger {
+    /// Opens the ledger at `url` and runs `body` on it, its PostgreSQL errors reported as ledger
+    /// failures (so callers above need not know the database adapter).
+    public static func using<Result>(_ url: String, _ body: (RunLedger) throws -> Result) throws -> Result {
+        do {
+            return try body(try RunLedger(url: url))
+        } catch let error as PostgresError {
+            throw JobFailure.ledger(error)
+        }
+    }
+}

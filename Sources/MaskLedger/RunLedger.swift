@@ -14,6 +14,9 @@ import MaskPostgres
 /// The schema lives in `mask_ledger` and is created or migrated by `migrate()` idempotently:
 /// migrations run in one transaction under an advisory lock, so concurrent `mask ledger init`
 /// calls (N workers starting at once) are safe.
+///
+/// `@unchecked Sendable`: it owns one connection and is used from one thread at a time (the job's
+/// caller); a shared run uses `SharedWorkQueue`, which pools connections.
 public final class RunLedger: @unchecked Sendable {
     let connection: PostgresConnection
 
@@ -89,7 +92,7 @@ public final class RunLedger: @unchecked Sendable {
             try connection.query("COMMIT")
             return Self.migrations.count
         } catch {
-            try? connection.query("ROLLBACK")
+            _ = try? connection.query("ROLLBACK")
             throw error
         }
     }

@@ -1,5 +1,6 @@
-import MaskPostgres
 import Foundation
+import MaskPostgres
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +21,10 @@ import Glibc
 /// Every method may be called from any thread: each call takes a connection of its own from a
 /// small pool, so a long publish on one thread does not hold up claims or lease renewals on
 /// another.
+///
+/// `@unchecked Sendable`: the pool is a `Mutex`; the renewal state (`renewing`, `renewalThread`) is
+/// read and written only with `renewal` locked, because the renewer waits on it; `log` is set
+/// once before the first claim.
 public final class SharedWorkQueue: @unchecked Sendable {
     public let runID: String
     /// Who holds a claim, as stored in `items.worker`.
@@ -30,8 +35,8 @@ public final class SharedWorkQueue: @unchecked Sendable {
     /// (an input that kills every worker that touches it must not stall the run forever).
     public let maxAttempts: Int
     private let url: String
-    private let poolLock = NSLock()
-    private var idle: [PostgresConnection] = []
+    /// Connections not in use.
+    private let idle = Mutex<[PostgresConnection]>([])
     private let renewal = NSCondition()
     private var renewing = false
     private var renewalThread: Thread?
@@ -77,7 +82,7 @@ public final class SharedWorkQueue: @unchecked Sendable {
         self.maxAttempts = maxAttempts
         // Fails early, with the connection error, before anything is read or written.
         let first = try PostgresConnection(url: url)
-        idle.append(first)
+        idle.withLock { $0.append(first) }
     }
 
     deinit { stopRenewing() }
@@ -85,16 +90,12 @@ public final class SharedWorkQueue: @unchecked Sendable {
     /// Runs `body` on a pooled connection. After an error the connection goes back without an
     /// open transaction, or not at all if it was lost.
     private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        poolLock.lock()
-        let pooled = idle.popLast()
-        poolLock.unlock()
+        let pooled = idle.withLock { $0.popLast() }
         let connection = try pooled ?? PostgresConnection(url: url)
         var reusable = true
         defer {
             if reusable {
-                poolLock.lock()
-                idle.append(connection)
-                poolLock.unlock()
+                idle.withLock { $0.append(connection) }
             }
         }
         do {

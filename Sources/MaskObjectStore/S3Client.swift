@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Crypto
 import Foundation
+import MaskCore
 
 /// `s3://bucket/prefix`: a bucket and a key prefix (no leading `/`; a folder-like prefix ends in `/`).
 public struct S3Location: Sendable, Equatable, CustomStringConvertible {
@@ -43,7 +44,8 @@ public struct S3ObjectInfo: Sendable, Equatable {
 }
 
 /// An S3 request that failed for good (after retries, or a client error such as 403 or 404).
-public struct S3Error: Error, Sendable, CustomStringConvertible {
+public struct S3Error: CategorizedFailure, Sendable {
+    public var category: FailureCategory { .store }
     public var status: Int?
     public var code: String?
     public var message: String
@@ -185,7 +187,7 @@ public final class S3Client: @unchecked Sendable {
     public func upload(bucket: String, key: String, file path: String, sha256: String? = nil, contentType: String = "application/octet-stream") throws {
         let size = try Self.fileSize(path)
         if size < configuration.multipartThreshold {
-            let hash = try sha256 ?? Self.sha256Hex(ofFile: path)
+            let hash = try sha256 ?? SystemIO.sha256Hex(ofFile: path)
             try perform(
                 "put s3://\(bucket)/\(key)", method: "PUT", bucket: bucket, key: key,
                 headers: ["content-type": contentType], body: .file(path), payloadHash: hash)
@@ -367,17 +369,6 @@ public final class S3Client: @unchecked Sendable {
             throw S3Error(status: nil, code: nil, message: "cannot stat \(path): \(String(cString: strerror(errno)))", operation: "upload")
         }
         return Int(info.st_size)
-    }
-
-    /// SHA-256 of a file in hex, read in 1 MiB blocks.
-    public static func sha256Hex(ofFile path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw S3Error(status: nil, code: nil, message: "cannot open \(path)", operation: "upload")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty { hasher.update(data: block) }
-        return SigV4Signer.hex(hasher.finalize())
     }
 }
 

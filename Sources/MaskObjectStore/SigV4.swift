@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Crypto
 import Foundation
+import MaskCore
 
 /// Access keys for AWS Signature Version 4 (S3, MinIO, Google Cloud Storage HMAC keys).
 public struct AWSCredentials: Sendable, Equatable {
@@ -74,13 +75,13 @@ public struct SigV4Signer: Sendable {
             method, encodedPath.isEmpty ? "/" : encodedPath, Self.canonicalQuery(query), canonicalHeaders, signedHeaders, payloadHash,
         ].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8)))].joined(separator: "\n")
+        let stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, Hex.string(SHA256.hash(data: Array(canonicalRequest.utf8)))].joined(separator: "\n")
 
         var key = Self.hmac(Array("AWS4\(credentials.secretAccessKey)".utf8), day)
         key = Self.hmac(key, region)
         key = Self.hmac(key, service)
         key = Self.hmac(key, "aws4_request")
-        let signature = Self.hex(Self.hmac(key, stringToSign))
+        let signature = Hex.string(Self.hmac(key, stringToSign))
         let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
         headers["authorization"] = authorization
         return Signed(
@@ -141,12 +142,9 @@ public struct SigV4Signer: Sendable {
         Array(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: SymmetricKey(data: key)))
     }
 
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        bytes.map { String(format: "%02x", $0) }.joined()
-    }
 
     /// Lower-case hex SHA-256 of `data`.
     public static func sha256Hex(_ data: some DataProtocol) -> String {
-        hex(SHA256.hash(data: data))
+        Hex.string(SHA256.hash(data: data))
     }
 }

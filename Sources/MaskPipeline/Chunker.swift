@@ -20,6 +20,8 @@ public struct OversizedRecord: Error, Sendable {
 /// and line ends and never rescans a byte, so framing is linear in the input whatever the record
 /// size; the buffer grows geometrically while a record is longer than a chunk. A record is never
 /// split, and one larger than `maxRecordSize` stops the run instead of growing memory.
+///
+/// `@unchecked Sendable`: handed to the reader thread once and used only there.
 public final class Chunker: @unchecked Sendable {
     private let source: any ByteSource
     private var framer: RecordFramer

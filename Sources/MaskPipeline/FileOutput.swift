@@ -6,7 +6,7 @@ import Darwin
 import Foundation
 import MaskCore
 
-/// A file descriptor opened for writing, with the EINTR/partial-write loop written once.
+/// A file descriptor opened for writing (the write loop itself is `SystemIO.write`).
 final class WritableFile {
     let descriptor: Int32
     let path: String
@@ -35,15 +35,11 @@ final class WritableFile {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE { throw BrokenPipe() }
-                throw IOFailure("cannot write \(DisplayName.of(path)): \(String(cString: strerror(errno)))")
-            }
-            offset += written
+        do {
+            try SystemIO.write(descriptor, bytes)
+        } catch {
+            if error.isBrokenPipe { throw BrokenPipe() }
+            throw IOFailure("cannot write \(DisplayName.of(path)): \(error)")
         }
     }
 

@@ -7,15 +7,6 @@ import Foundation
 import MaskCompression
 import MaskCore
 
-/// An I/O failure (exit code 3): a file that cannot be opened, read or written.
-public struct IOFailure: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// The reader of a closed pipe went away (`mask … | head`): end quietly.
-public struct BrokenPipe: Error, Sendable {}
-
 /// Where a job's bytes come from: a file or stdin (`InputSource`), or a PostgreSQL COPY
 /// (`CopySource`). The chunker only ever asks for more bytes.
 public protocol ByteSource: AnyObject {
@@ -29,6 +20,9 @@ public protocol ByteSource: AnyObject {
 
 /// A byte stream from stdin or a file, transparently gunzipped when it starts with the gzip
 /// magic number (so `.gz` inputs need no flag and misnamed files still work).
+///
+/// `@unchecked Sendable`: a source is owned by one thread at a time (created by the caller, then
+/// read only by the job's reader thread); it is never shared, only handed over.
 public final class InputSource: ByteSource, @unchecked Sendable {
     public let name: String
     private let descriptor: Int32
@@ -74,16 +68,15 @@ public final class InputSource: ByteSource, @unchecked Sendable {
     }
 
     private func readRaw() throws -> Int {
-        while true {
-            let count = raw.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw IOFailure("cannot read \(DisplayName.of(name)): \(String(cString: strerror(errno)))")
-            }
-            rawBytesRead += count
-            if count > 0, let onRawBytes { raw.withUnsafeBytes { onRawBytes(UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
-            return count
+        let count: Int
+        do {
+            count = try raw.withUnsafeMutableBytes { buffer throws(SystemIO.Failure) in try SystemIO.read(descriptor, into: buffer) }
+        } catch {
+            throw IOFailure("cannot read \(DisplayName.of(name)): \(error)")
         }
+        rawBytesRead += count
+        if count > 0, let onRawBytes { raw.withUnsafeBytes { onRawBytes(UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
+        return count
     }
 
     /// Reads the rest of the file without decoding it (so `onRawBytes` has seen every byte).

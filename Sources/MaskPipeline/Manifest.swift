@@ -15,6 +15,19 @@ public struct Manifest: Codable, Sendable {
         public var validatorRejections: Int
         /// Values the detector's search gave up on (PCRE2 match limit), replaced whole.
         public var matchLimitHits: Int = 0
+
+        enum CodingKeys: String, CodingKey {
+            case id, matches
+            case validatorRejections = "validator_rejections"
+            case matchLimitHits = "match_limit_hits"
+        }
+    }
+
+    /// Why a run failed (`status` "failed"): the category that decided the exit code, and the
+    /// message printed on stderr (which never holds record bytes or secrets).
+    public struct Failure: Codable, Sendable {
+        public var category: String
+        public var message: String
     }
 
     public struct FieldCounts: Codable, Sendable {
@@ -55,6 +68,7 @@ public struct Manifest: Codable, Sendable {
         }
     }
 
+    public var schemaVersion = ReportJSON.schemaVersion
     public var tool = "mask"
     public var version: String
     public var status: String
@@ -83,9 +97,12 @@ public struct Manifest: Codable, Sendable {
     public var startedAt: String
     public var finishedAt: String
     public var elapsedSeconds: Double
+    /// Set when the run failed; a failed run's report has no parts.
+    public var error: Failure?
 
     enum CodingKeys: String, CodingKey {
-        case tool, version, status, input, format
+        case schemaVersion = "schema_version"
+        case tool, version, status, input, format, error
         case inputBytes = "input_bytes"
         case inputCompressedBytes = "input_compressed_bytes"
         case recordsIn = "records_in"
@@ -101,9 +118,7 @@ public struct Manifest: Codable, Sendable {
     }
 
     public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(self)) + [0x0A]
+        try ReportJSON.encode(self)
     }
 }
 

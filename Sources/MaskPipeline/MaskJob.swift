@@ -9,30 +9,6 @@ import MaskCore
 import MaskEngine
 import MaskRules
 
-/// The input formats `mask` reads.
-public enum InputFormat: String, Sendable, CaseIterable {
-    case csv
-    case jsonl
-
-    /// Guesses the format from a file name (`.csv`, `.tsv`, `.jsonl`, `.ndjson`, with `.gz`).
-    public static func guess(fromPath path: String) -> InputFormat? {
-        var name = path.lowercased()
-        if name.hasSuffix(".gz") { name.removeLast(3) }
-        if name.hasSuffix(".csv") || name.hasSuffix(".tsv") || name.hasSuffix(".psv") { return .csv }
-        if name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") || name.hasSuffix(".json") { return .jsonl }
-        return nil
-    }
-
-    /// The CSV delimiter a file name implies: tab for `.tsv`, `|` for `.psv` (with `.gz`), else `,`.
-    public static func delimiter(fromPath path: String) -> UInt8 {
-        var name = path.lowercased()
-        if name.hasSuffix(".gz") { name.removeLast(3) }
-        if name.hasSuffix(".tsv") { return 0x09 }
-        if name.hasSuffix(".psv") { return UInt8(ascii: "|") }
-        return UInt8(ascii: ",")
-    }
-}
-
 /// Everything a pipe-mode run needs besides the rules: runtime behaviour, set by flags.
 public struct JobOptions: Sendable {
     public var input: String?
@@ -59,9 +35,6 @@ public struct JobOptions: Sendable {
     /// Rescan every masked chunk with these rules (every field, every detector) and fail the run
     /// if anything is found (`--verify`).
     public var verifyRules: CompiledRules?
-    /// Only look: write nothing, report where the rules' detectors find something in any field
-    /// (`mask verify`; pass `CompiledRules.forVerification`).
-    public var verifyOnly = false
     /// Called with a line for the user on stderr (warnings, summary).
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -71,8 +44,6 @@ public struct JobOptions: Sendable {
 /// The result of a successful run.
 public struct JobResult: Sendable {
     public var manifest: Manifest
-    /// What `verifyOnly` found (record numbers are 1-based in the verified input).
-    public var findings: [LocatedFinding] = []
 }
 
 /// A detector hit in masked data, named by place, never by value.
@@ -87,16 +58,6 @@ public struct LocatedFinding: Sendable, CustomStringConvertible {
         byteOffset < 0
             ? "\(input): record \(record), field \(field): looks like \(detector)"
             : "\(input): record \(record) at byte offset \(byteOffset), field \(field): looks like \(detector)"
-    }
-}
-
-extension CompiledRules {
-    /// The same detectors, applied by `scan` to every field: what verification needs.
-    public var forVerification: CompiledRules {
-        var copy = self
-        copy.fields = []
-        copy.defaultPolicy = .scan(detectors: Array(detectors.indices), replacement: .token)
-        return copy
     }
 }
 
@@ -122,12 +83,21 @@ extension LocatedFinding {
 }
 
 /// Why a run failed, sorted by the exit code the CLI maps it to.
-public enum JobFailure: Error, CustomStringConvertible {
+public enum JobFailure: CategorizedFailure {
     case data(DataError)
     case usage(String)
     case io(String)
     /// `--verify` found personal data in the masked output (exit 1).
     case verification([LocatedFinding])
+
+    public var category: FailureCategory {
+        switch self {
+        case .data: return .data
+        case .verification: return .verification
+        case .usage: return .usage
+        case .io: return .io
+        }
+    }
 
     public var description: String {
         switch self {
@@ -155,8 +125,112 @@ public struct MaskJob {
     }
 
     /// - Parameter source: where the bytes come from; `options.input` (a file or stdin) when nil.
+    ///
+    /// A run that fails after its `--report` destination was checked still writes the report,
+    /// with status "failed", the error and the counts reached, so a scheduler's log and its
+    /// artefacts tell the same story. Nothing of the output is visible then.
     public func run(source given: (any ByteSource)? = nil) throws -> JobResult {
         let started = Date()
+        var reached = RunReached()
+        do {
+            return try execute(source: given, started: started, reached: &reached)
+        } catch let failure as JobFailure {
+            if reached.reportChecked, let report = options.reportPath {
+                let manifest = failedManifest(failure, reached: reached, started: started)
+                do { try OutputFile.write(try manifest.encoded(), to: report, standardOutputDash: true, sweepStale: true) } catch {
+                    options.log("warning: the run failed, and its report could not be written either: \(error)")
+                }
+            }
+            throw failure
+        }
+    }
+
+    /// How far a run got, for the report of a failed one.
+    struct RunReached {
+        var inputName: String?
+        var reportChecked = false
+        var inputBytes = 0
+        var compressedBytes: Int?
+        var statistics: MaskStatistics?
+        var fieldNames: [String] = []
+        var policies: [FieldPolicy] = []
+        var matchedBy: [MatchKind] = []
+        var patterns: [String?] = []
+    }
+
+    private func failedManifest(_ failure: JobFailure, reached: RunReached, started: Date) -> Manifest {
+        let statistics = reached.statistics ?? MaskStatistics(detectors: rules.detectors.count, fields: reached.policies.count)
+        var manifest = manifest(
+            status: "failed", inputName: reached.inputName ?? options.input ?? "<stdin>", inputBytes: reached.inputBytes,
+            compressedBytes: reached.compressedBytes, statistics: statistics, parts: [],
+            fields: FieldListing(names: reached.fieldNames, policies: reached.policies, matchedBy: reached.matchedBy, patterns: reached.patterns),
+            started: started)
+        let category: String
+        switch failure.category {
+        case .data: category = "data"
+        case .verification: category = "verification"
+        case .usage: category = "usage"
+        case .io: category = "io"
+        case .store: category = "store"
+        }
+        manifest.error = .init(category: category, message: failure.description)
+        return manifest
+    }
+
+    /// The fields as the report lists them: columns (CSV) or rule slots (JSONL), with how each
+    /// got its policy.
+    struct FieldListing {
+        var names: [String]
+        var policies: [FieldPolicy]
+        var matchedBy: [MatchKind]
+        /// The pattern that matched, per field (pattern-matched fields only).
+        var patterns: [String?]
+
+        init(names: [String], policies: [FieldPolicy], matchedBy: [MatchKind], patterns: [String?]) {
+            self.names = names
+            self.policies = policies
+            self.matchedBy = matchedBy.count == names.count ? matchedBy : Array(repeating: .default, count: names.count)
+            self.patterns = patterns.count == names.count ? patterns : Array(repeating: nil, count: names.count)
+        }
+
+        init(_ masker: InputMasker) {
+            self.init(names: masker.fieldNames, policies: masker.policies, matchedBy: masker.matchedBy, patterns: masker.patterns)
+        }
+    }
+
+    private func manifest(
+        status: String, inputName: String, inputBytes: Int, compressedBytes: Int?, statistics: MaskStatistics, parts: [PartInfo],
+        fields listing: FieldListing, started: Date
+    ) -> Manifest {
+        let finished = Date()
+        let formatter = ISO8601DateFormatter()
+        let fieldNames = listing.names, policies = listing.policies
+        var manifest = Manifest(
+            version: MaskVersion.current, status: status, input: inputName, format: options.format.rawValue,
+            inputBytes: inputBytes, inputCompressedBytes: compressedBytes,
+            recordsIn: statistics.recordsIn, recordsOut: statistics.recordsOut, recordsRejected: statistics.recordsRejected,
+            outputBytes: parts.reduce(0) { $0 + $1.bytes }, parts: parts,
+            rules: .init(path: rules.path, fingerprint: rules.fingerprint), keyID: hasher?.keyID,
+            detectors: rules.detectors.indices.map {
+                .init(id: rules.detectors[$0].id, matches: statistics.detectorMatches[$0], validatorRejections: statistics.detectorRejections[$0],
+                      matchLimitHits: statistics.detectorLimitHits[$0])
+            },
+            fields: fieldNames.indices.map {
+                .init(name: fieldNames[$0], policy: policies[$0].name, changed: $0 < statistics.fieldChanges.count ? statistics.fieldChanges[$0] : 0,
+                      matchedBy: listing.matchedBy[$0].rawValue, rule: listing.patterns[$0])
+            },
+            threads: options.threads, compression: options.compress ? "gzip-\(options.level)" : "none",
+            startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
+            elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
+        manifest.paths = statistics.pathChanges.filter { $0.slot < policies.count }.map {
+            .init(path: $0.path, policy: policies[$0.slot].name, changed: $0.changed, matchedBy: listing.matchedBy[$0.slot].rawValue,
+                  rule: listing.patterns[$0.slot])
+        }
+        manifest.dropped = fieldNames.indices.filter { policies[$0] == .drop }.map { fieldNames[$0] }
+        return manifest
+    }
+
+    private func execute(source given: (any ByteSource)?, started: Date, reached: inout RunReached) throws -> JobResult {
         let source: any ByteSource
         if let given {
             source = given
@@ -169,6 +243,8 @@ public struct MaskJob {
         if let report = options.reportPath {
             do { try OutputFile.preflight(report, standardOutputDash: true, createdFolder: options.outputDirectory) } catch let error as IOFailure { throw JobFailure.io("--report: \(error)") }
         }
+        reached.inputName = inputName
+        reached.reportChecked = true
         let chunker = Chunker(
             source: source, framing: options.format == .csv ? .csv(options.dialect) : .lines,
             targetSize: options.chunkSize, maxRecordSize: options.maxRecordSize)
@@ -177,7 +253,7 @@ public struct MaskJob {
 
         // The header is read before any worker starts: the plan (which column gets which policy)
         // depends on it, and a rules file naming a missing column must fail before output exists.
-        let prepared: Prepared
+        let prepared: (masker: InputMasker, dialect: CSVDialect)
         do {
             prepared = try prepare(chunker: chunker, values: values, inputName: shownName)
         } catch let error as OversizedRecord {
@@ -185,16 +261,25 @@ public struct MaskJob {
         } catch let error as IOFailure {
             throw JobFailure.io(error.description)
         }
-        statistics.fieldChanges = Array(repeating: 0, count: prepared.policies.count)
-        let verifier = try options.verifyRules.map { try makeVerifier(rules: $0.forVerification, maskedHeader: prepared.header, dialect: prepared.dialect) }
-        let verifyOnlyMasker = options.verifyOnly ? try makeVerifier(rules: rules, maskedHeader: prepared.header, dialect: prepared.dialect) : nil
+        let header = prepared.masker.header
+        statistics.fieldChanges = Array(repeating: 0, count: prepared.masker.policies.count)
+        reached.fieldNames = prepared.masker.fieldNames
+        reached.policies = prepared.masker.policies
+        reached.matchedBy = prepared.masker.matchedBy
+        reached.patterns = prepared.masker.patterns
+        let verifier: (any ChunkScanning)?
+        do {
+            verifier = try options.verifyRules.map {
+                try InputMasker.verifier(rules: $0, format: options.format, dialect: prepared.dialect, maskedHeader: header, maxRecordSize: options.maxRecordSize)
+            }
+        } catch let error as PlanError {
+            throw JobFailure.usage(error.description)
+        }
 
-        let headerOutput = options.compress ? Self.compressed(prepared.header, level: options.level) : prepared.header
+        let headerOutput = options.compress ? Self.compressed(header, level: options.level) : header
         let sink: OutputSink
         do {
-            if options.verifyOnly {
-                sink = DiscardSink()
-            } else if let directory = options.outputDirectory {
+            if let directory = options.outputDirectory {
                 let ext = (options.format == .csv ? (options.dialect.delimiter == 0x09 ? ".tsv" : ".csv") : ".jsonl") + (options.compress ? ".gz" : "")
                 sink = try DirectorySink(
                     directory: directory, fileExtension: ext, header: headerOutput, maxPartSize: options.maxPartSize, overwrite: options.overwrite,
@@ -209,19 +294,17 @@ public struct MaskJob {
         }
         var rejects: RejectsWriter?
         do {
-            rejects = try options.rejectsPath.map { try RejectsWriter(path: $0, header: prepared.header) }
+            rejects = try options.rejectsPath.map { try RejectsWriter(path: $0, header: header) }
         } catch {
             sink.abort()
             throw JobFailure.io("\(error)")
         }
 
-        // `mask verify` reads with the same verifier that `--verify` runs on masked chunks.
-        let masker: any ChunkMasking = verifyOnlyMasker ?? prepared.masker
+        let masker = prepared.masker.masker
         let compress = options.compress
         let level = options.level
         let progress = options.showProgress ? ProgressLine() : nil
         var warnings = 0
-        var located: [LocatedFinding] = []
         do {
             try OrderedParallelMap.run(
                 threads: options.threads, window: options.threads * 2 + 1,
@@ -237,7 +320,7 @@ public struct MaskJob {
                     }
                     var verified: [Finding] = []
                     if let verifier {
-                        verified = masked.output.withUnsafeBytes { verifier.mask($0, scratch: state.scratch).findings }
+                        verified = masked.output.withUnsafeBytes { verifier.scan($0, scratch: state.scratch).findings }
                     }
                     return ProcessedChunk(offset: chunk.offset, inputBytes: chunk.bytes.count, output: output, masked: masked, verified: verified)
                 },
@@ -260,13 +343,11 @@ public struct MaskJob {
                                            field: $0.field, detector: detectorNames[$0.detector])
                         })
                     }
-                    for finding in masked.findings {
-                        located.append(LocatedFinding(input: shownName, record: statistics.recordsIn + finding.recordInChunk,
-                                                      byteOffset: processed.offset + finding.offsetInChunk, field: finding.field,
-                                                      detector: rules.detectors[finding.detector].id))
-                    }
                     statistics.merge(masked.statistics)
                     try sink.write(processed.output, records: masked.statistics.recordsOut)
+                    reached.statistics = statistics
+                    reached.inputBytes = processed.offset + processed.inputBytes
+                    reached.compressedBytes = source.compressedBytesRead
                     progress?.update(records: statistics.recordsIn, bytes: processed.offset + processed.inputBytes)
                 })
         } catch {
@@ -301,30 +382,9 @@ public struct MaskJob {
             rejects?.abort()
             throw JobFailure.io("\(error)")
         }
-        let finished = Date()
-        let formatter = ISO8601DateFormatter()
-        var manifest = Manifest(
-            version: MaskVersion.current, status: "succeeded", input: inputName, format: options.format.rawValue,
-            inputBytes: chunker.offset, inputCompressedBytes: source.compressedBytesRead,
-            recordsIn: statistics.recordsIn, recordsOut: statistics.recordsOut, recordsRejected: statistics.recordsRejected,
-            outputBytes: parts.reduce(0) { $0 + $1.bytes }, parts: parts,
-            rules: .init(path: rules.path, fingerprint: rules.fingerprint), keyID: hasher?.keyID,
-            detectors: rules.detectors.indices.map {
-                .init(id: rules.detectors[$0].id, matches: statistics.detectorMatches[$0], validatorRejections: statistics.detectorRejections[$0],
-                      matchLimitHits: statistics.detectorLimitHits[$0])
-            },
-            fields: prepared.fieldNames.indices.map {
-                .init(name: prepared.fieldNames[$0], policy: prepared.policies[$0].name, changed: statistics.fieldChanges[$0],
-                      matchedBy: prepared.matchedBy[$0].rawValue, rule: prepared.patterns[$0])
-            },
-            threads: options.threads, compression: options.compress ? "gzip-\(options.level)" : "none",
-            startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
-            elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
-        manifest.paths = statistics.pathChanges.map {
-            .init(path: $0.path, policy: prepared.policies[$0.slot].name, changed: $0.changed, matchedBy: prepared.matchedBy[$0.slot].rawValue,
-                  rule: prepared.patterns[$0.slot])
-        }
-        manifest.dropped = prepared.fieldNames.indices.filter { prepared.policies[$0] == .drop }.map { prepared.fieldNames[$0] }
+        let manifest = manifest(
+            status: "succeeded", inputName: inputName, inputBytes: chunker.offset, compressedBytes: source.compressedBytesRead,
+            statistics: statistics, parts: parts, fields: FieldListing(prepared.masker), started: started)
         let encoded: [UInt8]
         do {
             encoded = try manifest.encoded()
@@ -341,136 +401,29 @@ public struct MaskJob {
                 options.log("warning: the output is committed, but the report could not be written: \(error)")
             }
         }
-        return JobResult(manifest: manifest, findings: located)
+        return JobResult(manifest: manifest)
     }
 
-    /// The masker for the input, and what the report says about its fields.
-    struct Prepared {
-        var masker: any ChunkMasking
-        var header: [UInt8]
-        /// CSV: the columns; JSONL: the field rules, then `(default)`.
-        var fieldNames: [String]
-        var policies: [FieldPolicy]
-        var matchedBy: [MatchKind]
-        /// Per field: the pattern that matched it, for pattern-matched fields.
-        var patterns: [String?]
-        var dialect: CSVDialect
-    }
-
-    /// Reads the header (CSV) and builds the format's masker.
-    private func prepare(chunker: Chunker, values: ValueMasker, inputName: String) throws -> Prepared {
+    /// Reads the start of the input and builds its masker (`InputMasker`, the one factory).
+    private func prepare(chunker: Chunker, values: ValueMasker, inputName: String) throws -> (masker: InputMasker, dialect: CSVDialect) {
+        let start = try InputStart.read(chunker, format: options.format, dialect: options.dialect, inputName: inputName)
+        let settings = MaskerSettings(
+            maxRecordSize: options.maxRecordSize, collectRejects: options.rejectsPath != nil, requireExactFields: options.requireExactFields)
         switch options.format {
         case .jsonl:
-            // No header; a UTF-8 byte order mark, if the input starts with one, is carried like
-            // a header (it starts every output part and the rejects file) instead of failing the
-            // first record.
-            let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
-            var header: [UInt8] = []
-            if try chunker.peek(minimum: 3).bytes.starts(with: bom) { header = try chunker.takePrefix(count: 3) }
             // Field rules are paths that need not occur in every record: no unknown-field check.
-            let masker = JSONLChunkMasker(values: values, maxRecordSize: options.maxRecordSize, collectRejects: options.rejectsPath != nil)
-            let patterns = rules.fields.map { $0.selector.isPattern ? $0.selector.description : nil } + [nil]
-            return Prepared(
-                masker: masker, header: header, fieldNames: masker.fieldNames, policies: masker.policies, matchedBy: masker.matchedBy,
-                patterns: patterns, dialect: options.dialect)
+            return (InputMasker.jsonl(byteOrderMark: start.firstRecord, values: values, settings: settings), start.dialect)
         case .csv:
-            let dialect = try Self.sniffDialect(options.dialect, chunker: chunker)
-            let tokenizer = CSVTokenizer(dialect: dialect, maxRecordSize: options.maxRecordSize)
-            let bomLength = try chunker.peek(minimum: 3).bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-            // The first record: the header, or (with --no-header) the record that fixes the column count.
-            guard let first = try chunker.takeFirstRecord(skipping: bomLength), first.count > bomLength || dialect.hasHeader else {
-                throw JobFailure.data(DataError(kind: .wrongFieldCount, detail: "the input is empty; expected a header", input: inputName, record: 0, byteOffset: 0))
-            }
-            var fields: [CSVField] = []
-            let span = first.withUnsafeBytes { tokenizer.nextRecord(in: $0, from: bomLength, fields: &fields) }
-            if let problem = span.problem {
-                throw JobFailure.data(DataError(kind: problem, detail: dialect.hasHeader ? "in the header" : "", input: inputName, record: dialect.hasHeader ? 0 : 1, byteOffset: 0))
-            }
-            var scratch: [UInt8] = []
-            let names: [String]
-            if dialect.hasHeader {
-                names = first.withUnsafeBytes { bytes in
-                    fields.map { field in tokenizer.withDecodedValue(of: field, in: bytes, scratch: &scratch) { String(decoding: $0, as: UTF8.self) } }
-                }
-                try refuseDataAsHeader(names, values: values, inputName: inputName)
-            } else {
-                names = fields.indices.map { String($0 + 1) }
-            }
-            let plan: CSVColumnPlan
-            do { plan = try CSVColumnPlan(names: names, rules: rules, requireExactFields: options.requireExactFields) } catch let error as PlanError { throw JobFailure.usage(error.description) }
-            let masker = CSVChunkMasker(plan: plan, values: values, dialect: dialect, maxRecordSize: options.maxRecordSize,
-                                        collectRejects: options.rejectsPath != nil)
-            var header: [UInt8] = Array(first[0..<bomLength])
-            if dialect.hasHeader {
-                first.withUnsafeBytes { header += plan.maskedHeader($0, record: span, fields: fields, delimiter: dialect.delimiter) }
-            } else {
-                // Without a header the first record is data: put it back in front of the stream.
-                chunker.pushBack(Array(first[bomLength...]))
-            }
-            let patterns = plan.resolutions.map { resolution in
-                resolution.matchedBy == .pattern ? resolution.rule.map { rules.fields[$0].selector.description } : nil
-            }
-            return Prepared(
-                masker: masker, header: header, fieldNames: names, policies: plan.policies, matchedBy: plan.resolutions.map(\.matchedBy),
-                patterns: patterns, dialect: dialect)
-        }
-    }
-
-    /// `dialect` with the input's line end, read from its first bytes (see `sniffTerminator`),
-    /// and the chunker set to frame by it.
-    static func sniffDialect(_ dialect: CSVDialect, chunker: Chunker) throws -> CSVDialect {
-        var sniffed = dialect
-        var wanted = 64 * 1024
-        while true {
-            let (bytes, ended) = try chunker.peek(minimum: wanted)
-            if let terminator = bytes.withUnsafeBytes({ dialect.sniffTerminator($0, endOfInput: ended || bytes.count >= 1 << 20) }) {
-                sniffed.terminator = terminator
-                break
-            }
-            wanted = bytes.count * 2
-        }
-        chunker.reframe(.csv(sniffed))
-        return sniffed
-    }
-
-    /// A header is published in every part, in the manifest and in the summary: one whose names
-    /// hold what a detector finds is a data row (`--no-header` forgotten, or the first line end
-    /// lost) and must not go out as field names.
-    private func refuseDataAsHeader(_ names: [String], values: ValueMasker, inputName: String) throws {
-        let scratch = MaskScratch()
-        var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
-        let all = Array(rules.detectors.indices)
-        for (index, name) in names.enumerated() {
-            Array(name.utf8).withUnsafeBytes { values.detect(in: $0, detectors: all, scratch: scratch, statistics: &statistics) }
-            if let detection = scratch.detections.first {
-                throw JobFailure.data(DataError(
-                    kind: .headerLooksLikeData,
-                    detail: "field \(index + 1) holds what detector '\(rules.detectors[detection.detector].id)' finds; pass --no-header if the input has no header",
-                    input: inputName, record: 0, byteOffset: 0))
-            }
-        }
-    }
-
-    /// A masker that rescans masked output and reports what it finds.
-    private func makeVerifier(rules verification: CompiledRules, maskedHeader: [UInt8], dialect: CSVDialect) throws -> any ChunkMasking {
-        let values = ValueMasker(rules: verification, hasher: nil)
-        switch options.format {
-        case .csv:
-            let names: [String]
-            if dialect.hasHeader {
-                names = maskedHeader.withUnsafeBytes { CSVHeader(parsing: $0, dialect: dialect).names }
-            } else {
-                names = []
-            }
-            let plan: CSVColumnPlan
             do {
-                plan = try CSVColumnPlan(names: names.isEmpty ? ["1"] : names, rules: verification, requireExactFields: false)
+                let masker = try InputMasker.csv(
+                    firstRecord: start.firstRecord, bomLength: start.bomLength, dialect: start.dialect, values: values, settings: settings,
+                    inputName: inputName)
+                return (masker, start.dialect)
             } catch let error as PlanError {
                 throw JobFailure.usage(error.description)
+            } catch let error as DataError {
+                throw JobFailure.data(error)
             }
-            return CSVVerifier(plan: plan, values: values, dialect: dialect, maxRecordSize: options.maxRecordSize)
-        case .jsonl:
-            return JSONLVerifier(values: values, maxRecordSize: options.maxRecordSize)
         }
     }
 
@@ -490,7 +443,7 @@ final class WorkerState {
 }
 
 /// A chunk after masking and compression, on its way to the ordered writer.
-struct ProcessedChunk: @unchecked Sendable {
+struct ProcessedChunk: Sendable {
     var offset: Int
     var inputBytes: Int
     var output: [UInt8]

@@ -57,6 +57,8 @@ enum OrderedParallelMap {
     }
 
     /// The state shared by the producer, the workers and the consumer, behind one condition.
+    /// `@unchecked Sendable`: every `var` is read and written only with `condition` locked (a
+    /// `Mutex` cannot wait, and the producer and the consumer must).
     final class Shared<Input, Output>: @unchecked Sendable {
         let condition = NSCondition()
         let window: Int

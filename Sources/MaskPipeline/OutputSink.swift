@@ -46,7 +46,7 @@ final class StandardOutputSink: OutputSink {
     }
 
     func finish() throws -> [PartInfo] {
-        let sha = digest.finalize().map { String(format: "%02x", $0) }.joined()
+        let sha = Hex.string(digest.finalize())
         return [PartInfo(file: "<stdout>", bytes: bytes, records: records, sha256: sha)]
     }
 
@@ -165,7 +165,7 @@ final class DirectorySink: OutputSink {
     private func closePart() throws {
         guard let file = current, var info = currentInfo else { return }
         try file.sync()
-        info.sha256 = currentDigest.finalize().map { String(format: "%02x", $0) }.joined()
+        info.sha256 = Hex.string(currentDigest.finalize())
         finished.append((file.path, info))
         current = nil
         currentInfo = nil
@@ -241,31 +241,6 @@ public struct CommitJournal: Codable, Sendable {
     }
 
     public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(self)) + [0x0A]
+        try ReportJSON.encode(self)
     }
-}
-
-/// A usage problem found while running (exit code 2).
-public struct UsageFailure: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// Writes nothing (`mask verify` reads only); still counts what would have been written.
-final class DiscardSink: OutputSink {
-    private var bytes = 0
-    private var records = 0
-
-    func write(_ chunk: [UInt8], records: Int) throws {
-        bytes += chunk.count
-        self.records += records
-    }
-
-    func finish() throws -> [PartInfo] { [] }
-
-    func publish(manifest: [UInt8]) throws {}
-
-    func abort() {}
 }

@@ -8,9 +8,13 @@
  */
 internal import CLibPQ
 import Foundation
+import MaskCore
 
 /// A PostgreSQL failure, classified for exit codes and messages.
-public struct PostgresError: Error, Sendable, CustomStringConvertible {
+public struct PostgresError: CategorizedFailure, Sendable {
+    /// An unparsable URL is the user's to fix; anything else (refused, authentication, lost) is I/O.
+    public var category: FailureCategory { kind == .badURL ? .usage : .io }
+
     public enum Kind: String, Sendable {
         case badURL = "invalid connection URL"
         case connection = "cannot connect"
@@ -116,6 +120,9 @@ public enum ConnectionString {
 }
 
 /// One libpq connection. Not thread-safe: use it from one thread at a time.
+///
+/// `@unchecked Sendable` so that it can be handed to another thread (a pool, the lease renewer);
+/// libpq allows a connection to move between threads as long as two never use it at once.
 public final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer
     private let password: String?
@@ -275,7 +282,8 @@ public final class PostgresConnection: @unchecked Sendable {
 }
 
 /// The bytes of a running `COPY ... TO STDOUT`, read row by row as libpq delivers them (no
-/// whole-table buffering).
+/// whole-table buffering). `@unchecked Sendable` for the same reason as the connection it reads:
+/// handed to the reader thread, used by it alone.
 public final class CopyOutStream: @unchecked Sendable {
     private let connection: PostgresConnection
     private var pending: [UInt8] = []

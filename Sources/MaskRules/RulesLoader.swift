@@ -20,7 +20,10 @@ public struct RuleProblem: Sendable, Equatable, CustomStringConvertible {
 
 /// Every problem found in a rules file (exit code 2). Collected, not fail-fast, so one run of
 /// `mask rules check` shows all of them.
-public struct RulesError: Error, Sendable, CustomStringConvertible {
+public struct RulesError: CategorizedFailure, Sendable {
+    public var category: FailureCategory { .usage }
+    public var message: String { "invalid rules:\n\(description)" }
+
     public var problems: [RuleProblem]
     public var description: String { problems.map(\.description).joined(separator: "\n") }
 }
@@ -58,7 +61,7 @@ public enum RulesLoader {
         } catch let error as YamlError {
             throw RulesError(problems: [RuleProblem(file: path, line: Self.line(of: error), message: "YAML syntax: \(Self.problem(of: error))")])
         }
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.string(SHA256.hash(data: data))
         let rules = context.compile(root: root, fingerprint: String(digest.prefix(16)))
         if !context.problems.isEmpty { throw RulesError(problems: context.problems) }
         return rules!

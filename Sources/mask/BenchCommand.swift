@@ -27,11 +27,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Seed of the --synthetic generator: the same seed and row count give the same bytes (default 20261125).")
     var seed: UInt64?
 
-    @Option(name: .long, help: "csv or jsonl (default: from the --input name, else csv).")
-    var format: String?
+    @OptionGroup var inputFormat: InputFormatOptions
 
-    @Option(name: .long, help: "Worker threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var parallel: ParallelOptions
 
     @Option(name: .long, help: "Timed passes per rule set.")
     var iterations: Int = 5
@@ -63,7 +61,7 @@ struct Bench: ParsableCommand {
         if seed != nil && synthetic == nil { throw ValidationError("--seed needs --synthetic") }
         if let synthetic, synthetic < 0 { throw ValidationError("--synthetic must not be negative") }
         if (input == nil) == (synthetic == nil) { throw ValidationError("give exactly one of --input and --synthetic") }
-        if let format, !["csv", "jsonl"].contains(format) { throw ValidationError("--format must be csv or jsonl") }
+        if let level { try PartOptions.validate(level: level) }
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
         if Self.percent(maxRegression) == nil { throw ValidationError("--max-regression must look like 10%") }
     }
@@ -75,11 +73,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         try runMapped {
             let chosenFormat: SyntheticExtract.Format
-            if let format { chosenFormat = SyntheticExtract.Format(rawValue: format)! } else if let input, InputFormatGuess.isJSONL(input) {
-                chosenFormat = .jsonl
-            } else {
-                chosenFormat = .csv
-            }
+            chosenFormat = inputFormat.format(for: input) == .jsonl ? .jsonl : .csv
             let chosenSeed = seed ?? SyntheticExtract.defaultSeed
             if let synthetic, let emit {
                 try Self.emit(rows: synthetic, format: chosenFormat, seed: chosenSeed, to: emit)
@@ -98,18 +92,16 @@ struct Bench: ParsableCommand {
                 let compiled = try RulesLoader.load(path: rules[0])
                 let results = MicroBench.run(rules: compiled, csv: bytes, repeats: iterations)
                 if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    print(String(decoding: try encoder.encode(results), as: UTF8.self))
+                    print(String(decoding: try ReportJSON.encode(results), as: UTF8.self), terminator: "")
                 } else {
-                    for result in results {
-                        print(BenchTable.pad(result.kernel, 40) + String(format: "%12.1f %@", result.median, result.unit as NSString))
-                    }
+                    print(BenchTable.render(results))
                 }
                 return
             }
             var options = BenchOptions(input: bytes, inputName: name, format: chosenFormat)
-            options.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+            options.threads = parallel.threads ?? ProcessInfo.processInfo.activeProcessorCount
+            options.chunkSize = ByteSize.parse(parallel.chunkSize)!
+            options.dialect = try inputFormat.dialect(for: input)
             options.iterations = iterations
             options.deflateLevel = level
             options.profileBytes = ByteSize.parse(profileSize) ?? (8 << 20)
@@ -124,15 +116,13 @@ struct Bench: ParsableCommand {
             }
             let report = BenchReport(input: name, format: chosenFormat.rawValue, ruleSets: reports)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                print(String(decoding: try ReportJSON.encode(report), as: UTF8.self), terminator: "")
             } else {
                 print(BenchTable.render(report))
             }
             if let baseline {
                 guard let data = FileManager.default.contents(atPath: baseline),
-                    let earlier = try? JSONDecoder().decode(BenchReport.self, from: data)
+                    let earlier = try? ReportJSON.decode(BenchReport.self, from: data)
                 else { throw JobFailure.usage("cannot read the baseline report \(baseline)") }
                 let regressions = BenchTable.regressions(report, against: earlier, allowed: Self.percent(maxRegression)!)
                 for line in regressions { printError(line) }
@@ -156,58 +146,5 @@ extension Bench {
         } catch {
             throw JobFailure.io("cannot write \(path): \(error.localizedDescription)")
         }
-    }
-}
-
-enum InputFormatGuess {
-    static func isJSONL(_ path: String) -> Bool {
-        var name = path.lowercased()
-        if name.hasSuffix(".gz") { name.removeLast(3) }
-        return name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") || name.hasSuffix(".json")
-    }
-}
-
-enum BenchTable {
-    static func render(_ report: BenchReport) -> String {
-        var lines: [String] = []
-        lines.append("input: \(report.input) (\(report.format), \(report.ruleSets.first.map { String(format: "%.1f MB", Double($0.inputBytes) / 1e6) } ?? "-"), \(report.inputMode))")
-        for set in report.ruleSets {
-            lines.append("")
-            lines.append("rules: \(set.rules) (\(set.fingerprint)), \(set.threads) thread(s), \(set.iterations) passes\(set.deflateLevel.map { ", deflate level \($0)" } ?? ", masking only")")
-            lines.append(String(format: "  throughput  %8.1f MB/s (min %.1f, max %.1f)   %10.0f records/s (min %.0f, max %.0f)",
-                                set.megabytesPerSecond.median, set.megabytesPerSecond.min, set.megabytesPerSecond.max,
-                                set.recordsPerSecond.median, set.recordsPerSecond.min, set.recordsPerSecond.max))
-            lines.append("  detector          matches  declined  prefilter-pass  time-share  ns/byte  ns/byte-no-prefilter")
-            for detector in set.detectors {
-                lines.append(pad(detector.id, 16) + String(format: " %8d  %8d  %13.1f%%  %9.1f%%  %7.3f  %7.3f",
-                                    detector.matches, detector.validatorRejections,
-                                    detector.prefilterPassRate * 100, detector.timeShare * 100,
-                                    detector.nanosecondsPerByte, detector.nanosecondsPerByteWithoutPrefilter))
-            }
-            lines.append("  field             policy        changed")
-            for field in set.fields {
-                lines.append(pad(field.name, 16) + pad(field.policy, 12) + String(format: " %8d", field.changed))
-            }
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        "  " + text + String(repeating: " ", count: max(0, width - text.count))
-    }
-
-    /// Rule sets (matched by rules path) whose median MB/s fell by more than `allowed`.
-    static func regressions(_ report: BenchReport, against baseline: BenchReport, allowed: Double) -> [String] {
-        var found: [String] = []
-        for set in report.ruleSets {
-            guard let earlier = baseline.ruleSets.first(where: { $0.rules == set.rules }) else { continue }
-            let ratio = set.megabytesPerSecond.median / earlier.megabytesPerSecond.median
-            if ratio < 1 - allowed {
-                found.append(String(format: "%@ got slower: %.1f MB/s against %.1f MB/s in the baseline (%.0f%%, allowed %.0f%%)",
-                                    set.rules as NSString, set.megabytesPerSecond.median, earlier.megabytesPerSecond.median,
-                                    (1 - ratio) * 100, allowed * 100))
-            }
-        }
-        return found
     }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import MaskPipeline
 import MaskLedger
-import MaskPostgres
 
 /// `--ledger`, `--label`, `--run-id`, shared by the commands that record runs.
 struct LedgerOptions: ParsableArguments {
@@ -46,12 +45,8 @@ struct Ledger: ParsableCommand {
 
         func run() throws {
             try runMapped {
-                do {
-                    let version = try RunLedger(url: ledger).migrate()
-                    print("ledger schema mask_ledger at version \(version)")
-                } catch let error as PostgresError {
-                    throw JobFailure.ledger(error)
-                }
+                let version = try RunLedger.using(ledger) { try $0.migrate() }
+                print("ledger schema mask_ledger at version \(version)")
             }
         }
     }
@@ -67,14 +62,12 @@ struct Ledger: ParsableCommand {
 
         func run() throws {
             try runMapped {
-                do {
-                    let opened = try RunLedger(url: ledger)
+                let text = try RunLedger.using(ledger) { opened in
                     try opened.migrate()
-                    guard let text = try opened.status(runID) else { throw JobFailure.usage("no run \(runID) in the ledger") }
-                    print(text)
-                } catch let error as PostgresError {
-                    throw JobFailure.ledger(error)
+                    return try opened.status(runID)
                 }
+                guard let text else { throw JobFailure.usage("no run \(runID) in the ledger") }
+                print(text)
             }
         }
     }

@@ -106,32 +106,30 @@ func keepChunkBuffersInHeap() {
     #endif
 }
 
-/// Runs a command body and turns its errors into the documented exit codes.
+/// Runs a command body and turns its errors into the documented exit codes: the one place where
+/// a failure's category becomes a number.
 func runMapped(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as JobFailure {
-        printError(error.description)
-        switch error {
-        case .data, .verification: throw ExitCode(ExitStatus.dataError.rawValue)
-        case .usage: throw ExitCode(ExitStatus.usageError.rawValue)
-        case .io: throw ExitCode(ExitStatus.ioError.rawValue)
-        }
-    } catch let error as RulesError {
-        printError("invalid rules:\n\(error.description)")
-        throw ExitCode(ExitStatus.usageError.rawValue)
-    } catch let error as KeyError {
-        printError(error.description)
-        throw ExitCode(ExitStatus.usageError.rawValue)
     } catch is BrokenPipe {
         throw ExitCode.success
-    } catch let error as BenchError {
-        printError(error.description)
-        throw ExitCode(ExitStatus.usageError.rawValue)
     } catch let error as ExitCode {
         throw error
+    } catch let error as CategorizedFailure {
+        printError(error.message)
+        throw ExitCode(ExitStatus(error.category).rawValue)
     } catch {
         printError("\(error)")
         throw ExitCode(ExitStatus.ioError.rawValue)
+    }
+}
+
+extension ExitStatus {
+    init(_ category: FailureCategory) {
+        switch category {
+        case .data, .verification: self = .dataError
+        case .usage: self = .usageError
+        case .io, .store: self = .ioError
+        }
     }
 }

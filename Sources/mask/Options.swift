@@ -102,8 +102,13 @@ struct PartOptions: ParsableArguments {
     var maxPartSize: String = "256M"
 
     func validate() throws {
-        guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
+        try Self.validate(level: level)
         try ByteSize.validate([("--max-part-size", maxPartSize)])
+    }
+
+    /// The one check of a gzip level (`mask bench --level` too).
+    static func validate(level: Int) throws {
+        guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
     }
 
     func apply(to options: inout JobOptions) {

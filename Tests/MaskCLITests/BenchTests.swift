@@ -15,17 +15,17 @@ import Testing
 
     @Test func reportsEveryRuleSetDetectorAndField() throws {
         let report = try benchJSON([])
-        let sets = report["ruleSets"] as! [[String: Any]]
+        let sets = report["rule_sets"] as! [[String: Any]]
         #expect(sets.count == 2)
         let first = sets[0]
         #expect((first["records"] as? Int) == 3000)
-        #expect(((first["megabytesPerSecond"] as! [String: Double])["median"] ?? 0) > 0)
+        #expect(((first["megabytes_per_second"] as! [String: Double])["median"] ?? 0) > 0)
         let detectors = first["detectors"] as! [[String: Any]]
         #expect(detectors.map { $0["id"] as! String } == ["email", "phone"])
         let email = detectors[0]
         #expect((email["matches"] as! Int) > 100, "the synthetic notes mention emails")
-        #expect((email["prefilterPassRate"] as! Double) < 0.5, "most scanned values hold no @")
-        let shares = detectors.map { $0["timeShare"] as! Double }
+        #expect((email["prefilter_pass_rate"] as! Double) < 0.5, "most scanned values hold no @")
+        let shares = detectors.map { $0["time_share"] as! Double }
         #expect(abs(shares.reduce(0, +) - 1) < 0.001)
         let fields = first["fields"] as! [[String: Any]]
         #expect(fields.first { $0["name"] as? String == "email" }?["changed"] as? Int == 3000)
@@ -47,26 +47,26 @@ import Testing
         let result = Runner.mask(["bench", "--rules", rules, "--input", input, "--iterations", "1", "--json"], in: directory)
         try #require(result.status == 0, "\(result.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout)) as! [String: Any]
-        let detectors = (report["ruleSets"] as! [[String: Any]])[0]["detectors"] as! [[String: Any]]
+        let detectors = (report["rule_sets"] as! [[String: Any]])[0]["detectors"] as! [[String: Any]]
         let email = try #require(detectors.first { $0["id"] as? String == "email" })
         let phone = try #require(detectors.first { $0["id"] as? String == "phone" })
-        #expect(email["prefilterPassRate"] as? Double == 0, "\(email)")
+        #expect(email["prefilter_pass_rate"] as? Double == 0, "\(email)")
         #expect(email["matches"] as? Int == 0)
         #expect((phone["matches"] as? Int) == 2000)
-        #expect((phone["prefilterPassRate"] as? Double ?? 0) > 0.99, "\(phone)")
+        #expect((phone["prefilter_pass_rate"] as? Double ?? 0) > 0.99, "\(phone)")
     }
 
     @Test func baselineGatesRegressions() throws {
         var report = try benchJSON([])
         let path = directory.file("baseline.json")
         // A baseline 100x faster than anything real: the gate must fail.
-        var sets = report["ruleSets"] as! [[String: Any]]
+        var sets = report["rule_sets"] as! [[String: Any]]
         for index in sets.indices {
-            var rate = sets[index]["megabytesPerSecond"] as! [String: Double]
+            var rate = sets[index]["megabytes_per_second"] as! [String: Double]
             rate["median"] = (rate["median"] ?? 1) * 100
-            sets[index]["megabytesPerSecond"] = rate
+            sets[index]["megabytes_per_second"] = rate
         }
-        report["ruleSets"] = sets
+        report["rule_sets"] = sets
         FileManager.default.createFile(atPath: path, contents: try JSONSerialization.data(withJSONObject: report))
         let slower = Runner.mask(["bench", "--rules", MaskBinary.rules("pii.yaml"), "--synthetic", "2000", "--iterations", "1",
                                   "--baseline", path, "--max-regression", "10%"], in: directory)

@@ -48,6 +48,8 @@ import Testing
         let summary = String(decoding: directory.read("out/_extract.json"), as: UTF8.self)
         #expect(!summary.contains(PostgresCluster.password))
         #expect(summary.contains("postgres:***@"))
+        #expect(ReportSchema.violations("extract-summary", [directory.file("out/_extract.json")], in: directory) == nil)
+        #expect(ReportSchema.violations("manifest", [directory.file("out/public.users/_manifest.json")], in: directory) == nil)
     }
 
     @Test func includeAndTableAndQuerySelectWhatIsExtracted() throws {

@@ -96,7 +96,7 @@ import Testing
         #expect(!result.stdoutText.contains("SECRET1") && !result.stdoutText.contains("SECRET9"), "\(result.stdoutText)")
         #expect(result.stderr.contains("match limit"))
         let detectors = try report("limit.json")["detectors"] as! [[String: Any]]
-        #expect(detectors.first?["matchLimitHits"] as? Int == 1)
+        #expect(detectors.first?["match_limit_hits"] as? Int == 1)
     }
 
     @Test func emailsAsJSONKeysAreHashedAndVerifySeesKeys() throws {

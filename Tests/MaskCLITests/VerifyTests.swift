@@ -16,6 +16,29 @@ import Testing
         #expect(verify.stdoutText.contains("300 records checked, 0 finding(s)"))
     }
 
+    @Test func withoutRulesVerifyFindsTheShippedStrictRulesOrSaysWhereItLooked() throws {
+        let path = directory.write("clean.csv", "id,email\n1,[REDACTED]\n")
+        // Run from a temporary folder: no ./rules there, and none beside the built binary.
+        let missing = Runner.run(
+            "/bin/sh", ["-c", "cd \"$1\" && exec \"$2\" verify \"$3\"", "sh", directory.path, MaskBinary.path, path],
+            environment: ["PATH": "/usr/bin:/bin"], in: directory)
+        #expect(missing.status == 2, "\(missing.stderr)")
+        #expect(missing.stderr.contains("pii-strict.yaml") && missing.stderr.contains("--rules"), "\(missing.stderr)")
+        let found = Runner.mask(["verify", path], environment: ["MASK_RULES_DIR": "\(MaskBinary.repositoryRoot)/rules"], in: directory)
+        #expect(found.status == 0, "\(found.stderr)")
+        let help = Runner.mask(["verify", "--help"], in: directory)
+        #expect(help.stdoutText.components(separatedBy: "pii-strict.yaml").count == 2, "the default is named once: \(help.stdoutText)")
+    }
+
+    @Test func aHeaderNameThatHoldsPersonalDataIsAFinding() throws {
+        // Every part starts with the header: an email as a column name is published with each one.
+        let path = directory.write("masked.csv", "id,ann.lee@example.com\n1,[REDACTED]\n")
+        let verify = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), path], in: directory)
+        #expect(verify.status == 1, "\(verify.stdoutText)\(verify.stderr)")
+        #expect(verify.stdoutText.contains("record 0 at byte offset 0, field column 2 of the header: looks like email"), "\(verify.stdoutText)")
+        #expect(!verify.stdoutText.contains("ann.lee"))
+    }
+
     @Test func survivingDataIsNamedByRecordAndFieldNeverByValue() throws {
         let path = directory.write("leaky.csv", "id,email,notes\n1,KndCa9_y1E8mbPdt,fine\n2,[REDACTED],call 415-555-0123 now\n3,bob@example.org,ok\n")
         let verify = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), path], in: directory)

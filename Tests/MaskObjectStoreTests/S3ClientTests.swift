@@ -1,4 +1,5 @@
 import Foundation
+import MaskCore
 import Testing
 
 @testable import MaskObjectStore
@@ -165,7 +166,7 @@ func reply(_ status: Int, _ body: String = "", headers: [String: String] = [:]) 
         let single = ScriptedTransport([reply(200, headers: ["etag": "\"s\""])])
         try configured(single, 1 << 20).upload(bucket: "b", key: "k", file: file)
         #expect(single.requests.count == 1)
-        #expect(single.requests[0].headers["x-amz-content-sha256"] == (try S3Client.sha256Hex(ofFile: file)))
+        #expect(single.requests[0].headers["x-amz-content-sha256"] == (try SystemIO.sha256Hex(ofFile: file)))
     }
 }
 

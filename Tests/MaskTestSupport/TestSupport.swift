@@ -206,3 +206,15 @@ public enum Gzip {
         return result.status == 0 ? result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) : nil
     }
 }
+
+/// The JSON Schemas of `schemas/`, checked by `schemas/validate.py` (Python's `jsonschema`, not
+/// code of ours): what a test validates is what a user's tooling would.
+public enum ReportSchema {
+    /// Violations of schema `name` (e.g. "manifest") in `files`; empty when every one conforms.
+    public static func violations(_ name: String, _ files: [String], in directory: TemporaryDirectory) -> String? {
+        let result = Runner.run(
+            "/usr/bin/env", ["python3", "\(MaskBinary.repositoryRoot)/schemas/validate.py", name] + files,
+            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"], in: directory)
+        return result.status == 0 ? nil : result.stdoutText + result.stderr
+    }
+}

@@ -1,19 +1,33 @@
 import MaskCore
-import MaskEngine
 import MaskRules
 
-/// Rescans masked CSV: every field, every detector, findings only (the output is thrown away).
+/// Reads record-aligned chunks of masked output and reports what detectors still find there:
+/// the other half of the engine, which verifies instead of masking (nothing is written).
+public protocol ChunkScanning: Sendable {
+    func scan(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> ScannedChunk
+}
+
+/// What a scanner found in one chunk.
+public struct ScannedChunk: Sendable {
+    /// Records read (`recordsIn`) and read as records (`recordsOut`).
+    public var statistics: MaskStatistics
+    /// Records that are not CSV or JSON at all: such a file proves nothing.
+    public var problems: [ChunkProblem]
+    public var findings: [Finding]
+}
+
+/// Rescans masked CSV: every field, every detector, findings only.
 ///
 /// Verification never fails a record for its width, only for what it holds; a record that is
 /// not CSV at all (an unterminated quote) is a data error like anywhere else, so a broken file
 /// can never pass as clean.
-struct CSVVerifier: ChunkMasking {
+struct CSVVerifier: ChunkScanning {
     let plan: CSVColumnPlan
     let values: ValueMasker
     let dialect: CSVDialect
     let maxRecordSize: Int
 
-    func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk {
+    func scan(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> ScannedChunk {
         var statistics = MaskStatistics(detectors: values.rules.detectors.count, fields: 0)
         var findings: [Finding] = []
         var problems: [ChunkProblem] = []
@@ -43,16 +57,16 @@ struct CSVVerifier: ChunkMasking {
                 }
             }
         }
-        return MaskedChunk(output: [], statistics: statistics, problems: problems, rejects: [], findings: findings)
+        return ScannedChunk(statistics: statistics, problems: problems, findings: findings)
     }
 }
 
 /// Rescans masked JSONL line by line: every string value, every detector.
-struct JSONLVerifier: ChunkMasking {
+struct JSONLVerifier: ChunkScanning {
     let values: ValueMasker
     let maxRecordSize: Int
 
-    func mask(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> MaskedChunk {
+    func scan(_ chunk: UnsafeRawBufferPointer, scratch: MaskScratch) -> ScannedChunk {
         var statistics = MaskStatistics(detectors: values.rules.detectors.count, fields: 0)
         var findings: [Finding] = []
         var problems: [ChunkProblem] = []
@@ -115,6 +129,6 @@ struct JSONLVerifier: ChunkMasking {
                 }
             }
         }
-        return MaskedChunk(output: [], statistics: statistics, problems: problems, rejects: [], findings: findings)
+        return ScannedChunk(statistics: statistics, problems: problems, findings: findings)
     }
 }

@@ -1,0 +1,130 @@
+import MaskCore
+import MaskRules
+
+/// How a masker treats what it cannot mask cleanly, and how strictly the rules must fit the input.
+public struct MaskerSettings: Sendable {
+    public var maxRecordSize: Int
+    /// Write malformed records, masked, to the rejects instead of only reporting them.
+    public var collectRejects: Bool
+    /// Exact field names in the rules must be columns of the input (see `CSVColumnPlan`).
+    public var requireExactFields: Bool
+
+    public init(maxRecordSize: Int = 16 << 20, collectRejects: Bool = false, requireExactFields: Bool = true) {
+        self.maxRecordSize = maxRecordSize
+        self.collectRejects = collectRejects
+        self.requireExactFields = requireExactFields
+    }
+}
+
+/// The masker for one input, and what goes in front of its output: the one factory that pipe
+/// mode, batch, extract and bench build their maskers with (and `--verify` / `mask verify` their
+/// scanners), so a setting cannot differ between the run that masks and the bench that measures it.
+public struct InputMasker: Sendable {
+    public let masker: any ChunkMasking
+    /// What starts every output part: a byte order mark the input started with, and (CSV with a
+    /// header) the header with its names masked as the rules say.
+    public let header: [UInt8]
+    /// Columns (CSV) or field rules and `(default)` (JSONL), as the manifest lists them.
+    public let fieldNames: [String]
+    public let policies: [FieldPolicy]
+    /// Per field: how it got its policy (exact name, pattern, default).
+    public let matchedBy: [MatchKind]
+    /// Per field: the pattern that matched it (pattern-matched fields only).
+    public let patterns: [String?]
+
+    /// A CSV masker from the input's first record.
+    ///
+    /// - Parameter first: the input's bytes through the end of its first record, a byte order
+    ///   mark included (`bomLength` bytes). With a header it names the columns; without one it is
+    ///   data, and only fixes how many columns there are (the caller reads it again as data).
+    /// - Throws: `DataError` (a malformed header, a header that looks like data), `PlanError`
+    ///   (the rules do not fit the columns).
+    public static func csv(
+        firstRecord first: [UInt8], bomLength: Int, dialect: CSVDialect, values: ValueMasker, settings: MaskerSettings, inputName: String
+    ) throws -> InputMasker {
+        let tokenizer = CSVTokenizer(dialect: dialect, maxRecordSize: settings.maxRecordSize)
+        var fields: [CSVField] = []
+        let span = first.withUnsafeBytes { tokenizer.nextRecord(in: $0, from: bomLength, fields: &fields) }
+        if let problem = span.problem {
+            throw DataError(kind: problem, detail: dialect.hasHeader ? "in the header" : "", input: inputName, record: dialect.hasHeader ? 0 : 1, byteOffset: 0)
+        }
+        let names: [String]
+        if dialect.hasHeader {
+            var scratch: [UInt8] = []
+            names = first.withUnsafeBytes { bytes in
+                fields.map { field in tokenizer.withDecodedValue(of: field, in: bytes, scratch: &scratch) { String(decoding: $0, as: UTF8.self) } }
+            }
+            try refuseDataAsHeader(names, values: values, inputName: inputName)
+        } else {
+            names = fields.indices.map { String($0 + 1) }
+        }
+        let plan = try CSVColumnPlan(names: names, rules: values.rules, requireExactFields: settings.requireExactFields)
+        let masker = CSVChunkMasker(
+            plan: plan, values: values, dialect: dialect, maxRecordSize: settings.maxRecordSize, collectRejects: settings.collectRejects)
+        var header = Array(first[0..<bomLength])
+        if dialect.hasHeader {
+            first.withUnsafeBytes { header += plan.maskedHeader($0, record: span, fields: fields, delimiter: dialect.delimiter) }
+        }
+        let patterns = plan.resolutions.map { resolution in
+            resolution.matchedBy == .pattern ? resolution.rule.map { values.rules.fields[$0].selector.description } : nil
+        }
+        return InputMasker(
+            masker: masker, header: header, fieldNames: names, policies: plan.policies, matchedBy: plan.resolutions.map(\.matchedBy),
+            patterns: patterns)
+    }
+
+    /// A JSONL masker. JSONL has no header; a byte order mark the input starts with is carried like
+    /// one (it starts every output part and the rejects file) instead of failing the first record.
+    public static func jsonl(byteOrderMark: [UInt8], values: ValueMasker, settings: MaskerSettings) -> InputMasker {
+        let masker = JSONLChunkMasker(values: values, maxRecordSize: settings.maxRecordSize, collectRejects: settings.collectRejects)
+        let patterns = values.rules.fields.map { $0.selector.isPattern ? $0.selector.description : nil } + [nil]
+        return InputMasker(
+            masker: masker, header: byteOrderMark, fieldNames: masker.fieldNames, policies: masker.policies, matchedBy: masker.matchedBy,
+            patterns: patterns)
+    }
+
+    /// A scanner for masked output written with `maskedHeader` (CSV: names its findings by column):
+    /// every field or string value, every detector of `rules`, findings only.
+    public static func verifier(
+        rules: CompiledRules, format: InputFormat, dialect: CSVDialect, maskedHeader: [UInt8], maxRecordSize: Int
+    ) throws -> any ChunkScanning {
+        let values = ValueMasker(rules: rules.forVerification, hasher: nil)
+        switch format {
+        case .csv:
+            let names = dialect.hasHeader ? maskedHeader.withUnsafeBytes { CSVHeader(parsing: $0, dialect: dialect).names } : []
+            let plan = try CSVColumnPlan(names: names.isEmpty ? ["1"] : names, rules: values.rules, requireExactFields: false)
+            return CSVVerifier(plan: plan, values: values, dialect: dialect, maxRecordSize: maxRecordSize)
+        case .jsonl:
+            return JSONLVerifier(values: values, maxRecordSize: maxRecordSize)
+        }
+    }
+
+    /// A header is published in every part, in the manifest and in the summary: one whose names
+    /// hold what a detector finds is a data row (`--no-header` forgotten, or the first line end
+    /// lost) and must not go out as field names.
+    static func refuseDataAsHeader(_ names: [String], values: ValueMasker, inputName: String) throws {
+        let rules = values.rules
+        let scratch = MaskScratch()
+        var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
+        let all = Array(rules.detectors.indices)
+        for (index, name) in names.enumerated() {
+            Array(name.utf8).withUnsafeBytes { values.detect(in: $0, detectors: all, scratch: scratch, statistics: &statistics) }
+            if let detection = scratch.detections.first {
+                throw DataError(
+                    kind: .headerLooksLikeData,
+                    detail: "field \(index + 1) holds what detector '\(rules.detectors[detection.detector].id)' finds; pass --no-header if the input has no header",
+                    input: inputName, record: 0, byteOffset: 0)
+            }
+        }
+    }
+}
+
+extension CompiledRules {
+    /// The same detectors, applied by `scan` to every field: what verification needs.
+    public var forVerification: CompiledRules {
+        var copy = self
+        copy.fields = []
+        copy.defaultPolicy = .scan(detectors: Array(detectors.indices), replacement: .token)
+        return copy
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import MaskCore
+import MaskEngine
+import MaskRules
+
+/// What a verification found in one input.
+public struct VerifyResult: Sendable {
+    /// The input's name as given (`<stdin>` for standard input).
+    public var input: String
+    public var recordsChecked: Int
+    /// In input order; record numbers are 1-based (0: the CSV header).
+    public var findings: [LocatedFinding]
+}
+
+/// `mask verify`: scans one masked input with every detector of the rules over every field or
+/// string value, in parallel and in order like a masking run, writing nothing.
+///
+/// A record that cannot be read (an unterminated quote, invalid JSON) is a data error: a file
+/// that is not records proves nothing either way, so it must not pass as clean.
+///
+/// It reads with the same job description as a masking run (`JobOptions`: input, format,
+/// dialect, threads, chunk and record sizes); the settings about output are not used.
+public struct VerifyJob {
+    public let rules: CompiledRules
+    public let options: JobOptions
+
+    public init(rules: CompiledRules, options: JobOptions) {
+        self.rules = rules.forVerification
+        self.options = options
+    }
+
+    public func run() throws -> VerifyResult {
+        let source: InputSource
+        do { source = try InputSource(path: options.input) } catch let error as IOFailure { throw JobFailure.io(error.description) }
+        let shownName = DisplayName.of(source.name)
+        let chunker = Chunker(
+            source: source, framing: options.format == .csv ? .csv(options.dialect) : .lines,
+            targetSize: options.chunkSize, maxRecordSize: options.maxRecordSize)
+        var findings: [LocatedFinding] = []
+        var records = 0
+        do {
+            let start = try InputStart.read(chunker, format: options.format, dialect: options.dialect, inputName: shownName)
+            let scanner: any ChunkScanning
+            do {
+                scanner = try InputMasker.verifier(
+                    rules: rules, format: options.format, dialect: start.dialect, maskedHeader: start.firstRecord, maxRecordSize: options.maxRecordSize)
+            } catch let error as PlanError {
+                throw JobFailure.usage(error.description)
+            }
+            if options.format == .csv && start.dialect.hasHeader {
+                // The header goes out with every part: a name that holds personal data is a leak too.
+                findings += headerFindings(start, input: shownName)
+            }
+            let detectorNames = rules.detectors.map(\.id)
+            try OrderedParallelMap.run(
+                threads: options.threads, window: options.threads * 2 + 1,
+                produce: { try chunker.next() },
+                makeState: { MaskScratch() },
+                transform: { chunk, scratch in (chunk.offset, chunk.bytes.withUnsafeBytes { scanner.scan($0, scratch: scratch) }) },
+                consume: { (offset: Int, scanned: ScannedChunk) in
+                    if let problem = scanned.problems.first {
+                        throw JobFailure.data(DataError(
+                            kind: problem.kind, detail: problem.detail, input: shownName,
+                            record: records + problem.recordInChunk, byteOffset: offset + problem.offsetInChunk))
+                    }
+                    for finding in scanned.findings {
+                        findings.append(LocatedFinding(
+                            input: shownName, record: records + finding.recordInChunk, byteOffset: offset + finding.offsetInChunk,
+                            field: finding.field, detector: detectorNames[finding.detector]))
+                    }
+                    records += scanned.statistics.recordsIn
+                })
+        } catch let oversized as OversizedRecord {
+            throw JobFailure.data(DataError(
+                kind: .recordTooLarge, detail: "no record end within \(oversized.limit) bytes; an unterminated quote?",
+                input: shownName, record: records + 1, byteOffset: oversized.offset))
+        } catch let failure as IOFailure {
+            throw JobFailure.io(failure.description)
+        }
+        return VerifyResult(input: source.name, recordsChecked: records, findings: findings)
+    }
+
+    /// Findings in the CSV header's names (record 0).
+    private func headerFindings(_ start: InputStart, input: String) -> [LocatedFinding] {
+        let values = ValueMasker(rules: rules, hasher: nil)
+        let header = start.firstRecord.withUnsafeBytes { CSVHeader(parsing: $0, dialect: start.dialect) }
+        let scratch = MaskScratch()
+        var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
+        var found: [LocatedFinding] = []
+        for (index, name) in header.names.enumerated() {
+            Array(name.utf8).withUnsafeBytes { values.detect(in: $0, detectors: Array(rules.detectors.indices), scratch: scratch, statistics: &statistics) }
+            for detection in scratch.detections {
+                found.append(LocatedFinding(input: input, record: 0, byteOffset: 0, field: "column \(index + 1) of the header", detector: rules.detectors[detection.detector].id))
+            }
+        }
+        return found
+    }
+}
