@@ -76,10 +76,13 @@ let package = Package(
             name: "MaskBench",
             dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskSynthetic"],
             swiftSettings: hotPath),
+        // mask rules suggest: a complete, fail-closed rules file from a sample.
+        .target(name: "MaskSuggest", dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskPipeline"]),
         .executableTarget(
             name: "mask",
             dependencies: [
                 "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskSynthetic", "MaskLedger", "MaskExtract", "MaskBatch",
+                "MaskSuggest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

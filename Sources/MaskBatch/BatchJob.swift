@@ -33,8 +33,10 @@ public struct BatchOptions: Sendable {
     public var maxPartSize = 256 << 20
     public var force = false
     public var failFast = false
-    /// Exact field names in the rules must be columns of every CSV input.
-    public var strictFields = false
+    /// An exact field name in the rules may be missing from a CSV input (`--allow-missing-fields`);
+    /// by default such a file fails alone, as in pipe mode: a renamed join key would otherwise
+    /// pass under the default policy (tokens instead of hashes).
+    public var allowMissingFields = false
     /// Local input: follow symbolic links that lead out of the input folder (`--follow-symlinks`).
     public var followSymlinks = false
     /// Any entry under the input that is not masked (see `SkippedEntry`) fails the run before
@@ -346,7 +348,7 @@ public struct BatchJob {
             "delimiter=\(options.delimiter.map(String.init) ?? "auto")", "header=\(options.hasHeader)", "level=\(options.level)",
             "chunk=\(options.chunkSize)", "part=\(options.maxPartSize)", "record=\(options.maxRecordSize)",
             "include=\(options.include.joined(separator: "\u{1}"))", "exclude=\(options.exclude.joined(separator: "\u{1}"))",
-            "strict=\(options.strictFields)",
+            "strict=\(!options.allowMissingFields)",
         ] + (options.followSymlinks ? ["follow-symlinks"] : [])
         let digest = SHA256.hash(data: Data(fields.joined(separator: "\n").utf8))
         return Hex.string(digest)
@@ -722,7 +724,7 @@ final class RunContext: @unchecked Sendable {
             jobOptions.outputDirectory = "\(folder)/out"
             jobOptions.maxPartSize = options.maxPartSize
             jobOptions.overwrite = true
-            jobOptions.requireExactFields = options.strictFields
+            jobOptions.requireExactFields = !options.allowMissingFields
             let log = options.log
             let name = file.source.relativePath
             jobOptions.log = { log("\(DisplayName.of(name)): \($0)") }

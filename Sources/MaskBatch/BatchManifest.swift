@@ -89,7 +89,7 @@ public struct BatchFileResult: Codable, Sendable {
     public var recordsOut = 0
     public var recordsRejected = 0
     public var manifest: String?
-    /// data (malformed input), usage (e.g. a rules field missing with --strict-fields), io, store.
+    /// data (malformed input), usage (e.g. an exact rules field missing from the file), io, store.
     public var errorKind: String?
     public var error: String?
     public var elapsedSeconds = 0.0

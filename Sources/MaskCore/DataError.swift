@@ -11,6 +11,7 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         case recordTooLarge = "record larger than --max-record-size"
         case invalidJSON = "invalid JSON"
         case headerLooksLikeData = "the first record does not look like a header"
+        case unreviewedField = "a string value at a path no rule names (default: error)"
     }
 
     public var kind: Kind

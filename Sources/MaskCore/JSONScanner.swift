@@ -18,6 +18,8 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
         case invalidNumber = "invalid number"
         case invalidLiteral = "invalid literal (expected true, false or null)"
         case tooDeep = "nesting deeper than 64 objects and arrays"
+        /// Not a syntax error: the masker's refusal of a string under `default: error`.
+        case unreviewedField = "a string value at a path no rule names"
     }
 
     public var reason: Reason

@@ -8,6 +8,9 @@ public enum Validator: Sendable, Equatable {
     case luhn
     /// The match is shaped like a dialable phone number: see `isPlausiblePhone(_:)`.
     case phone
+    /// The match is an IBAN: a known country code, that country's length, and the ISO 13616
+    /// mod-97 check (see `isIBAN(_:)`).
+    case iban
 
     public func accepts(_ match: UnsafeRawBufferPointer) -> Bool {
         switch self {
@@ -31,7 +34,60 @@ public enum Validator: Sendable, Equatable {
             return sum % 10 == 0
         case .phone:
             return Self.isPlausiblePhone(match)
+        case .iban:
+            return Self.isIBAN(match)
         }
+    }
+
+    /// IBAN lengths by country (ISO 13616 registry, SWIFT, release 2024): a device serial or an
+    /// order id shaped like `SN9088237238` fails on its length before the checksum is computed.
+    static let ibanLengths: [UInt16: Int] = {
+        let table: [(String, Int)] = [
+            ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16), ("BG", 22), ("BH", 22),
+            ("BI", 27), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22), ("CY", 28), ("CZ", 24), ("DE", 22), ("DJ", 27),
+            ("DK", 18), ("DO", 28), ("EE", 20), ("EG", 29), ("ES", 24), ("FI", 18), ("FK", 18), ("FO", 18), ("FR", 27),
+            ("GB", 22), ("GE", 22), ("GI", 23), ("GL", 18), ("GR", 27), ("GT", 28), ("HR", 21), ("HU", 28), ("IE", 22),
+            ("IL", 23), ("IQ", 23), ("IS", 26), ("IT", 27), ("JO", 30), ("KW", 30), ("KZ", 20), ("LB", 28), ("LC", 32),
+            ("LI", 21), ("LT", 20), ("LU", 20), ("LV", 21), ("LY", 25), ("MC", 27), ("MD", 24), ("ME", 22), ("MK", 19),
+            ("MN", 20), ("MR", 27), ("MT", 31), ("MU", 30), ("NI", 28), ("NL", 18), ("NO", 15), ("OM", 23), ("PK", 24),
+            ("PL", 28), ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22), ("RU", 33), ("SA", 24), ("SC", 31),
+            ("SD", 18), ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27), ("SO", 23), ("ST", 25), ("SV", 28), ("TL", 23),
+            ("TN", 24), ("TR", 26), ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20), ("YE", 30),
+        ]
+        var lengths: [UInt16: Int] = [:]
+        for (code, length) in table {
+            let bytes = Array(code.utf8)
+            lengths[UInt16(bytes[0]) << 8 | UInt16(bytes[1])] = length
+        }
+        return lengths
+    }()
+
+    /// Whether `value` (spaces allowed between groups) is a valid IBAN: letters are read
+    /// case-insensitively; the country's length must match; moving the first four characters to
+    /// the end and reading letters as 10...35 must give a number that is 1 modulo 97.
+    public static func isIBAN(_ value: UnsafeRawBufferPointer) -> Bool {
+        var characters: [UInt8] = []
+        characters.reserveCapacity(34)
+        for byte in value where byte != 0x20 {
+            let upper = byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte
+            guard (upper >= 0x30 && upper <= 0x39) || (upper >= 0x41 && upper <= 0x5A) else { return false }
+            characters.append(upper)
+            if characters.count > 34 { return false }
+        }
+        guard characters.count >= 15 else { return false }
+        let country = UInt16(characters[0]) << 8 | UInt16(characters[1])
+        guard let length = ibanLengths[country], length == characters.count else { return false }
+        guard characters[2] >= 0x30 && characters[2] <= 0x39 && characters[3] >= 0x30 && characters[3] <= 0x39 else { return false }
+        var remainder = 0
+        for index in 0..<characters.count {
+            let character = characters[(index + 4) % characters.count]
+            if character <= 0x39 {
+                remainder = (remainder * 10 + Int(character - 0x30)) % 97
+            } else {
+                remainder = (remainder * 100 + Int(character - 0x41 + 10)) % 97
+            }
+        }
+        return remainder == 1
     }
 
     /// Digit-count and digit-pattern checks for a phone number candidate, by numbering family:

@@ -10,6 +10,8 @@ public struct PlanError: Error, Sendable, CustomStringConvertible {
 public struct CSVColumnPlan: Sendable {
     public var names: [String]
     public var policies: [FieldPolicy]
+    /// Per column: which rule gave the policy (index in `CompiledRules.fields`) and how.
+    public var resolutions: [FieldResolution]
     public var expectedFieldCount: Int { names.count }
     /// No column is changed or dropped: records can be copied without parsing fields further.
     public var isPassThrough: Bool { policies.allSatisfy { $0 == .keep } }
@@ -29,10 +31,25 @@ public struct CSVColumnPlan: Sendable {
         }
         if !missing.isEmpty { throw PlanError(description: missing.joined(separator: "\n")) }
         self.names = names
-        policies = names.map { rules.policy(forField: $0) }
+        resolutions = names.map { rules.resolve(field: $0) }
+        policies = resolutions.map(\.policy)
+        let unreviewed = names.indices.filter { policies[$0] == .error }.map { names[$0] }
+        if !unreviewed.isEmpty {
+            throw PlanError(description: Self.unreviewedMessage(unreviewed, rules: rules))
+        }
         if !policies.isEmpty && policies.allSatisfy({ $0 == .drop }) {
             throw PlanError(description: "\(rules.path): every column is dropped")
         }
+    }
+
+    /// `default: error` met columns no rule names: all of them, and the YAML that names them, to
+    /// paste under `fields:` once each has been given the policy it needs.
+    static func unreviewedMessage(_ columns: [String], rules: CompiledRules) -> String {
+        let listed = columns.map(DisplayName.of).joined(separator: ", ")
+        var text = "\(rules.path): default: error, and no rule names \(columns.count) column\(columns.count == 1 ? "" : "s") of the input: \(listed)\n"
+        text += "review each and add it under fields: (scan masks what the detectors find; keep, hash, redact, mask or null are the others):\n"
+        text += columns.map { "  \(YAMLName.quoted($0)): scan" }.joined(separator: "\n")
+        return text
     }
 
     /// The header record with dropped columns removed; kept names are copied byte for byte.
@@ -46,5 +63,31 @@ public struct CSVColumnPlan: Sendable {
         }
         output.append(contentsOf: UnsafeRawBufferPointer(rebasing: header[record.contentEnd..<record.end]))
         return output
+    }
+}
+
+/// Field names written as YAML keys in messages and generated rules.
+public enum YAMLName {
+    /// A double-quoted YAML scalar: `"` and `\` escaped; control characters, line separators and
+    /// bidirectional controls as `\uXXXX` (YAML reads them back; a terminal shows them inert).
+    public static func quoted(_ name: String) -> String {
+        var text = "\""
+        for scalar in name.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            default:
+                let value = scalar.value
+                if value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029 || value == 0x200E
+                    || value == 0x200F || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+                {
+                    let hex = String(value, radix: 16, uppercase: true)
+                    text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    text.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return text + "\""
     }
 }

@@ -27,6 +27,10 @@ public struct InputMasker: Sendable {
     /// Columns (CSV) or field rules and `(default)` (JSONL), as the manifest lists them.
     public let fieldNames: [String]
     public let policies: [FieldPolicy]
+    /// Per field: how it got its policy (exact name, pattern, default).
+    public let matchedBy: [MatchKind]
+    /// Per field: the pattern that matched it (pattern-matched fields only).
+    public let patterns: [String?]
 
     /// A CSV masker from the input's first record.
     ///
@@ -61,14 +65,22 @@ public struct InputMasker: Sendable {
         if dialect.hasHeader {
             first.withUnsafeBytes { header += plan.maskedHeader($0, record: span, fields: fields, delimiter: dialect.delimiter) }
         }
-        return InputMasker(masker: masker, header: header, fieldNames: names, policies: plan.policies)
+        let patterns = plan.resolutions.map { resolution in
+            resolution.matchedBy == .pattern ? resolution.rule.map { values.rules.fields[$0].selector.description } : nil
+        }
+        return InputMasker(
+            masker: masker, header: header, fieldNames: names, policies: plan.policies, matchedBy: plan.resolutions.map(\.matchedBy),
+            patterns: patterns)
     }
 
     /// A JSONL masker. JSONL has no header; a byte order mark the input starts with is carried like
     /// one (it starts every output part and the rejects file) instead of failing the first record.
     public static func jsonl(byteOrderMark: [UInt8], values: ValueMasker, settings: MaskerSettings) -> InputMasker {
         let masker = JSONLChunkMasker(values: values, maxRecordSize: settings.maxRecordSize, collectRejects: settings.collectRejects)
-        return InputMasker(masker: masker, header: byteOrderMark, fieldNames: masker.fieldNames, policies: masker.policies)
+        let patterns = values.rules.fields.map { $0.selector.isPattern ? $0.selector.description : nil } + [nil]
+        return InputMasker(
+            masker: masker, header: byteOrderMark, fieldNames: masker.fieldNames, policies: masker.policies, matchedBy: masker.matchedBy,
+            patterns: patterns)
     }
 
     /// A scanner for masked output written with `maskedHeader` (CSV: names its findings by column):

@@ -56,6 +56,8 @@ public struct JSONLChunkMasker: Sendable {
     public let fieldNames: [String]
     /// The policy of each statistics slot.
     public let policies: [FieldPolicy]
+    /// How each slot's rule matches: exact path, pattern, or the default.
+    public let matchedBy: [MatchKind]
     let programs: [PolicyProgram]
     let kinds: [PolicyProgram.Kind]
     let matcher: FieldPathMatcher
@@ -69,7 +71,9 @@ public struct JSONLChunkMasker: Sendable {
         let rules = values.rules
         fieldNames = rules.fields.map(\.selector.description) + ["(default)"]
         policies = rules.fields.map(\.policy) + [rules.defaultPolicy]
-        programs = policies.map(PolicyProgram.init)
+        matchedBy = rules.fields.map { $0.selector.isPattern ? MatchKind.pattern : .exact } + [.default]
+        let detectorCount = rules.detectors.count
+        programs = zip(policies, matchedBy).map { PolicyProgram($0, matchedBy: $1, detectorCount: detectorCount) }
         kinds = programs.map(\.kind)
         matcher = FieldPathMatcher(rules: rules)
         keyProgram = PolicyProgram(.scan(detectors: Array(rules.detectors.indices), replacement: values.hasher == nil ? .token : .hash))
@@ -92,6 +96,7 @@ public struct JSONLChunkMasker: Sendable {
             rejects = []
             var state = LineMasker(masker: self, chunk: chunk, scratch: scratch, output: consume output)
             maskLines(chunk, state: &state, problems: &problems, rejects: &rejects)
+            state.collectPathChanges()
             statistics = state.statistics
             state.release()
             output = state.takeOutput()
@@ -152,13 +157,22 @@ public struct JSONLChunkMasker: Sendable {
                     let safeEnd = max(copied, min(state.lastSafeEnd, position))
                     rejectPrefix += UnsafeRawBufferPointer(rebasing: chunk[copied..<safeEnd])
                     remainderStart = safeEnd
+                    if error.reason == .unreviewedField {
+                        rejectPrefix += Array("\"[REDACTED]\"".utf8)
+                        remainderStart = state.unreviewedEnd
+                    }
                 }
                 // Undo whatever the line already spliced: it is reported, not written.
                 state.output.removeLast(state.output.count - outputMark)
                 state.copyFrom = copyMark
                 state.discardLineStatistics()
-                kind = .invalidJSON
-                detail = error.description
+                if error.reason == .unreviewedField {
+                    kind = .unreviewedField
+                    detail = "path \(state.displayPath(of: state.unreviewedNode)); name it under fields:, e.g. \(YAMLName.quoted(state.displayPath(of: state.unreviewedNode, escaped: false))): scan"
+                } else {
+                    kind = .invalidJSON
+                    detail = error.description
+                }
             }
             state.skip(lineStart, to: position)
             problems.append(
@@ -208,6 +222,10 @@ struct LineMasker: ~Copyable {
     let kinds: [PolicyProgram.Kind]
     let keyProgram: PolicyProgram
     let defaultSlot: Int32
+    /// Per slot: whether changes are also counted per path (pattern rules and the default).
+    let tracksPaths: [Bool]
+    /// Nodes changed on the current line (one entry per change), counted when the line is valid.
+    var linePathChanges: [Int32] = []
     let chunk: UnsafeRawBufferPointer
     let scratch: MaskScratch
     let paths: PathTable
@@ -225,6 +243,9 @@ struct LineMasker: ~Copyable {
     var lastSafeEnd = 0
     /// The path node of the container a line's syntax error is in (set with the error).
     var errorContainerNode: Int32 = 0
+    /// `default: error`: the path node of the string that failed the line, and where it ends.
+    var unreviewedNode: Int32 = -1
+    var unreviewedEnd = 0
 
     init(masker: JSONLChunkMasker, chunk: UnsafeRawBufferPointer, scratch: MaskScratch, output: consuming OutputBytes) {
         values = masker.values
@@ -232,6 +253,7 @@ struct LineMasker: ~Copyable {
         kinds = masker.kinds
         keyProgram = masker.keyProgram
         defaultSlot = Int32(masker.programs.count - 1)
+        tracksPaths = masker.matchedBy.map { $0 != .exact }
         self.chunk = chunk
         self.scratch = scratch
         paths = PathTable(matcher: masker.matcher, defaultSlot: defaultSlot)
@@ -276,7 +298,16 @@ struct LineMasker: ~Copyable {
             statistics.fieldChanges[index] += line.fieldChanges[index]
             line.fieldChanges[index] = 0
         }
+        if !linePathChanges.isEmpty {
+            for node in linePathChanges { paths.countChange(node) }
+            linePathChanges.removeAll(keepingCapacity: true)
+        }
         lineDirty = false
+    }
+
+    /// Moves the per-path counts of the chunk into `statistics.pathChanges`.
+    mutating func collectPathChanges() {
+        statistics.pathChanges = paths.changedPaths()
     }
 
     mutating func discardLineStatistics() {
@@ -285,12 +316,16 @@ struct LineMasker: ~Copyable {
         for index in line.detectorRejections.indices { line.detectorRejections[index] = 0 }
         for index in line.detectorLimitHits.indices { line.detectorLimitHits[index] = 0 }
         for index in line.fieldChanges.indices { line.fieldChanges[index] = 0 }
+        linePathChanges.removeAll(keepingCapacity: true)
         lineDirty = false
     }
 
+    /// Counts a change under `slot`, and under the path `node` when the slot's rule is a pattern
+    /// or the default.
     @inline(__always)
-    mutating func countChange(_ slot: Int32) {
+    mutating func countChange(_ slot: Int32, _ node: Int32) {
         line.fieldChanges[Int(slot)] += 1
+        if tracksPaths[Int(slot)] { linePathChanges.append(node) }
         lineDirty = true
     }
 
@@ -371,7 +406,7 @@ struct LineMasker: ~Copyable {
                     guard depth + 1 == suppressDepth else { continue }
                     suppressDepth = 0
                     let slot = frames[depth].memberSlot
-                    countChange(slot)
+                    countChange(slot, frames[depth].memberNode)
                     if kinds[Int(slot)] == .null {
                         skip(suppressStart, to: scanner.tokenEnd)
                         output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
@@ -394,14 +429,24 @@ struct LineMasker: ~Copyable {
                 case .keep:
                     break
                 case .drop:
-                    countChange(slot)
+                    countChange(slot, frames[depth].memberNode)
                     endValue(in: depth, at: valueEnd, dropped: true)
                     continue
+                case .error:
+                    // `default: error`: a string under a path no rule names fails the record.
+                    // The value is not the line's to keep: a reject gets it redacted.
+                    if token == .string {
+                        unreviewedNode = frames[depth].memberNode
+                        unreviewedEnd = valueEnd
+                        lastSafeEnd = valueStart
+                        errorContainerNode = frames[depth].node
+                        return JSONSyntaxError(.unreviewedField, at: valueStart - start)
+                    }
                 case .null:
                     if token != .nullLiteral {
                         skip(valueStart, to: valueEnd)
                         output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-                        countChange(slot)
+                        countChange(slot, frames[depth].memberNode)
                     }
                 default:
                     if token == .string {
@@ -410,14 +455,14 @@ struct LineMasker: ~Copyable {
                             scratch.decoded.removeAll(keepingCapacity: true)
                             JSONString.decode(content, into: &scratch.decoded)
                             let replaced = scratch.decoded.withUnsafeBytes { apply(slot, to: $0) }
-                            if replaced { splice(slot, valueStart, valueEnd) }
+                            if replaced { splice(slot, frames[depth].memberNode, valueStart, valueEnd) }
                         } else if apply(slot, to: content) {
-                            splice(slot, valueStart, valueEnd)
+                            splice(slot, frames[depth].memberNode, valueStart, valueEnd)
                         }
                     } else if token != .nullLiteral && kind != .scan {
                         // hash / redact / mask of a number or boolean: its literal text, as a string.
                         if apply(slot, to: UnsafeRawBufferPointer(rebasing: chunk[valueStart..<valueEnd])) {
-                            splice(slot, valueStart, valueEnd)
+                            splice(slot, frames[depth].memberNode, valueStart, valueEnd)
                         }
                     }
                 }
@@ -485,6 +530,16 @@ struct LineMasker: ~Copyable {
         return output
     }
 
+    /// A path for messages: keys in which a detector finds something (objects used as maps) are
+    /// replaced by the detector's token, so that no value reaches an error line.
+    func displayPath(of node: Int32, escaped: Bool = true) -> String {
+        let text = paths.pathText(of: node)
+        var masked: [UInt8] = []
+        text.withUnsafeBytes { values.scanRaw($0, scratch: scratch, into: &masked) }
+        let path = String(decoding: masked, as: UTF8.self)
+        return escaped ? DisplayName.of(path) : path
+    }
+
     /// Scans a decoded key with every detector; true when `scratch.replacement` replaces it.
     mutating func maskKey(_ key: UnsafeRawBufferPointer) -> Bool {
         lineDirty = true
@@ -503,10 +558,10 @@ struct LineMasker: ~Copyable {
 
     /// Writes `scratch.replacement` as a JSON string in place of `start..<end`.
     @inline(__always)
-    mutating func splice(_ slot: Int32, _ start: Int, _ end: Int) {
+    mutating func splice(_ slot: Int32, _ node: Int32, _ start: Int, _ end: Int) {
         skip(start, to: end)
         scratch.replacement.withUnsafeBytes { JSONString.appendQuoted($0, to: &output) }
-        countChange(slot)
+        countChange(slot, node)
     }
 
     /// A value starts in the container at `depth`: in an array, that starts a new element.
@@ -564,6 +619,8 @@ final class PathTable {
         var elementChild: Int32 = -1
         /// The key was scanned and nothing was found in it (checked once per node and chunk).
         var keyClean = false
+        /// Values changed under this path in the chunk (pattern and default slots only).
+        var changes: Int32 = 0
     }
 
     let matcher: FieldPathMatcher
@@ -730,8 +787,36 @@ final class PathTable {
         }
     }
 
+    func countChange(_ node: Int32) { nodes[Int(node)].changes += 1 }
+
+    /// The node's path text (`orders[].phone`).
+    func pathText(of node: Int32) -> [UInt8] {
+        render(node)
+        return path
+    }
+
+    /// The paths with changes in this chunk, sorted, with their slots and counts.
+    func changedPaths() -> [PathChange] {
+        var found: [PathChange] = []
+        for index in 1..<max(nodeCount, 1) where nodes[index].changes > 0 {
+            render(Int32(index))
+            found.append(PathChange(path: String(decoding: path, as: UTF8.self), slot: Int(nodes[index].slot), changed: Int(nodes[index].changes)))
+        }
+        return found.sorted { $0.path < $1.path }
+    }
+
     /// Sets the node's slot: the rule naming its path, else its parent's rule, else the default.
     private func resolve(_ node: Int32) {
+        render(node)
+        if let rule = matcher.ruleIndex(forPath: path) {
+            nodes[Int(node)].slot = Int32(rule)
+        } else {
+            nodes[Int(node)].slot = nodes[Int(nodes[Int(node)].parent)].slot
+        }
+    }
+
+    /// The node's path text (`orders[].phone`), into `path`.
+    private func render(_ node: Int32) {
         chain.removeAll(keepingCapacity: true)
         var cursor = node
         while cursor > 0 {
@@ -748,11 +833,6 @@ final class PathTable {
                 path.append(
                     contentsOf: UnsafeBufferPointer(start: keys + Int(entry.keyStart), count: Int(entry.keyLength)))
             }
-        }
-        if let rule = matcher.ruleIndex(forPath: path) {
-            nodes[Int(node)].slot = Int32(rule)
-        } else {
-            nodes[Int(node)].slot = nodes[Int(nodes[Int(node)].parent)].slot
         }
     }
 }

@@ -15,6 +15,9 @@ public struct MaskStatistics: Sendable, Equatable, Codable {
     public var detectorLimitHits: [Int]
     /// Values changed per input column / field rule.
     public var fieldChanges: [Int]
+    /// JSONL: values changed per path, for paths whose rule is a pattern or the default policy
+    /// (the report lists them: JSON has no header naming them in advance). Sorted by path.
+    public var pathChanges: [PathChange] = []
 
     public init(detectors: Int, fields: Int) {
         detectorMatches = Array(repeating: 0, count: detectors)
@@ -34,5 +37,28 @@ public struct MaskStatistics: Sendable, Equatable, Codable {
             fieldChanges += Array(repeating: 0, count: other.fieldChanges.count - fieldChanges.count)
         }
         for index in other.fieldChanges.indices { fieldChanges[index] += other.fieldChanges[index] }
+        if !other.pathChanges.isEmpty {
+            if pathChanges.isEmpty {
+                pathChanges = other.pathChanges
+            } else {
+                var merged = Dictionary(pathChanges.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+                for change in other.pathChanges { merged[change.path, default: PathChange(path: change.path, slot: change.slot, changed: 0)].changed += change.changed }
+                pathChanges = merged.values.sorted { $0.path < $1.path }
+            }
+        }
+    }
+}
+
+/// Values changed under one JSON path (see `MaskStatistics.pathChanges`).
+public struct PathChange: Sendable, Equatable, Codable {
+    public var path: String
+    /// The statistics slot (rule, or the default) the path resolved to.
+    public var slot: Int
+    public var changed: Int
+
+    public init(path: String, slot: Int, changed: Int) {
+        self.path = path
+        self.slot = slot
+        self.changed = changed
     }
 }

@@ -106,7 +106,7 @@ public final class DetectorRuntime: Sendable {
 /// payloads beside it.
 public final class PolicyProgram: Sendable {
     public enum Kind: UInt8, Sendable {
-        case keep, drop, null, redact, mask, hash, scan
+        case keep, drop, null, redact, mask, hash, scan, error
     }
 
     public let kind: Kind
@@ -116,8 +116,13 @@ public final class PolicyProgram: Sendable {
     let normalization: HashNormalization
     let detectors: [Int]
     let replacement: ScanReplacement
+    /// For a `hash: { detector: … }` rule matched by a pattern: the detector whose prefilter a
+    /// value must pass to be hashed (-1: hash every value). The others are scanned.
+    let recognizer: Int
 
-    public init(_ policy: FieldPolicy) {
+    /// - Parameter matchedBy: how the field got the policy; a pattern makes a detector's hash
+    ///   recognise its values first (see `HashNormalization.detector`).
+    public init(_ policy: FieldPolicy, matchedBy: MatchKind = .exact, detectorCount: Int = 0) {
         self.policy = policy
         var token: [UInt8] = []
         var partialMask = PartialMask(keepFirst: 0, keepLast: 0)
@@ -132,11 +137,19 @@ public final class PolicyProgram: Sendable {
         case .mask(let mask): kind = .mask; partialMask = mask
         case .hash(let chosen): kind = .hash; normalization = chosen
         case .scan(let chosen, let how): kind = .scan; detectors = chosen; replacement = how
+        case .error: kind = .error
         }
         self.token = token
         self.partialMask = partialMask
         self.normalization = normalization
-        self.detectors = detectors
+        var recognizer = -1
+        if matchedBy == .pattern, case .hash(.detector(let index, _)) = policy {
+            recognizer = index
+            self.detectors = Array(0..<detectorCount)
+        } else {
+            self.detectors = detectors
+        }
+        self.recognizer = recognizer
         self.replacement = replacement
     }
 }
@@ -172,7 +185,9 @@ public struct ValueMasker: Sendable {
         _ program: PolicyProgram, to value: UnsafeRawBufferPointer, scratch: MaskScratch, statistics: inout MaskStatistics
     ) -> Outcome {
         switch program.kind {
-        case .keep, .drop:
+        case .keep, .drop, .error:
+            // `.error` never reaches here with a value: CSV refuses the column before any data,
+            // JSONL fails the record on a string under it (numbers and literals are kept).
             return .unchanged
         case .null:
             return .null
@@ -187,9 +202,16 @@ public struct ValueMasker: Sendable {
             return .replaced
         case .hash:
             guard !value.isEmpty else { return .unchanged }
+            if program.recognizer >= 0 && !detectors[program.recognizer].prefilterPasses(value) {
+                // Not this detector's kind of value (a flag, a count): scanned, not hashed.
+                detect(in: value, detectors: program.detectors, scratch: scratch, statistics: &statistics)
+                guard !scratch.detections.isEmpty else { return .unchanged }
+                buildScanReplacement(value, replacement: .token, scratch: scratch)
+                return .replaced
+            }
             let normalizer: Normalizer
             switch program.normalization {
-            case .fixed(let fixed): normalizer = fixed
+            case .fixed(let fixed), .detector(_, let fixed): normalizer = fixed
             case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
             }
             scratch.replacement.removeAll(keepingCapacity: true)

@@ -34,6 +34,38 @@ public struct Manifest: Codable, Sendable {
         public var name: String
         public var policy: String
         public var changed: Int
+        /// `exact`, `pattern` or `default`: how the column (or JSON rule slot) got its policy.
+        public var matchedBy: String
+        /// The pattern that matched (pattern-matched fields only).
+        public var rule: String?
+
+        public init(name: String, policy: String, changed: Int, matchedBy: String, rule: String? = nil) {
+            self.name = name
+            self.policy = policy
+            self.changed = changed
+            self.matchedBy = matchedBy
+            self.rule = rule
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, policy, changed, rule
+            case matchedBy = "matched_by"
+        }
+    }
+
+    /// A JSON path whose values a pattern rule or the default policy changed: JSON has no header,
+    /// so the paths are listed as they were met, each with its count.
+    public struct PathCounts: Codable, Sendable {
+        public var path: String
+        public var policy: String
+        public var changed: Int
+        public var matchedBy: String
+        public var rule: String?
+
+        enum CodingKeys: String, CodingKey {
+            case path, policy, changed, rule
+            case matchedBy = "matched_by"
+        }
     }
 
     public var schemaVersion = ReportJSON.schemaVersion
@@ -54,6 +86,12 @@ public struct Manifest: Codable, Sendable {
     public var keyID: String?
     public var detectors: [DetectorCounts]
     public var fields: [FieldCounts]
+    /// JSONL: the paths changed by a pattern rule or by the default policy (empty for CSV, whose
+    /// `fields` name every column).
+    public var paths: [PathCounts] = []
+    /// Columns (CSV) or field rules (JSONL) under `drop`: removed from the output. Listed on their
+    /// own, and in the summary line, so that a removed column is never a surprise at load time.
+    public var dropped: [String] = []
     public var threads: Int
     public var compression: String
     public var startedAt: String
@@ -73,7 +111,7 @@ public struct Manifest: Codable, Sendable {
         case outputBytes = "output_bytes"
         case parts, rules
         case keyID = "key_id"
-        case detectors, fields, threads, compression
+        case detectors, fields, paths, dropped, threads, compression
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case elapsedSeconds = "elapsed_seconds"
@@ -97,6 +135,7 @@ extension Manifest {
         if !detections.isEmpty { text += "; found \(detections)" }
         let changed = fields.filter { $0.changed > 0 }.map { "\($0.name):\($0.policy)=\($0.changed)" }.joined(separator: " ")
         if !changed.isEmpty { text += "; changed \(changed)" }
+        if !dropped.isEmpty { text += "; dropped \(dropped.map(DisplayName.of).joined(separator: " "))" }
         return text
     }
 }

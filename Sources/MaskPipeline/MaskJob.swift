@@ -61,6 +61,27 @@ public struct LocatedFinding: Sendable, CustomStringConvertible {
     }
 }
 
+extension LocatedFinding {
+    /// Findings counted per field and detector, most frequent first, each with the first record
+    /// it was seen in: `notes: ipv4 × 39 (first at record 12)`. A gate's log shows what kind of
+    /// leak it is and where to look, however many findings there are.
+    public static func summary(_ findings: [LocatedFinding]) -> [String] {
+        var counts: [String: (field: String, detector: String, count: Int, first: Int)] = [:]
+        var order: [String] = []
+        for finding in findings {
+            let key = finding.field + "\u{0}" + finding.detector
+            if let existing = counts[key] {
+                counts[key] = (existing.field, existing.detector, existing.count + 1, min(existing.first, finding.record))
+            } else {
+                counts[key] = (finding.field, finding.detector, 1, finding.record)
+                order.append(key)
+            }
+        }
+        let sorted = order.map { counts[$0]! }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.first < $1.first }
+        return sorted.map { "\(DisplayName.of($0.field)): \($0.detector) × \($0.count) (first at record \($0.first))" }
+    }
+}
+
 /// Why a run failed, sorted by the exit code the CLI maps it to.
 public enum JobFailure: CategorizedFailure {
     case data(DataError)
@@ -83,7 +104,8 @@ public enum JobFailure: CategorizedFailure {
         case .data(let error): return error.description
         case .usage(let message), .io(let message): return message
         case .verification(let findings):
-            return "verification failed: the masked output still holds data the verify rules detect:\n"
+            return "verification failed: the masked output still holds data the verify rules detect (by field and detector, in the first chunk with findings):\n"
+                + LocatedFinding.summary(findings).map { "  \($0)" }.joined(separator: "\n") + "\n"
                 + findings.prefix(20).map { "  \($0)" }.joined(separator: "\n")
                 + (findings.count > 20 ? "\n  … and \(findings.count - 20) more in this chunk" : "")
         }
@@ -132,6 +154,8 @@ public struct MaskJob {
         var statistics: MaskStatistics?
         var fieldNames: [String] = []
         var policies: [FieldPolicy] = []
+        var matchedBy: [MatchKind] = []
+        var patterns: [String?] = []
     }
 
     private func failedManifest(_ failure: JobFailure, reached: RunReached, started: Date) -> Manifest {
@@ -139,7 +163,8 @@ public struct MaskJob {
         var manifest = manifest(
             status: "failed", inputName: reached.inputName ?? options.input ?? "<stdin>", inputBytes: reached.inputBytes,
             compressedBytes: reached.compressedBytes, statistics: statistics, parts: [],
-            fieldNames: reached.fieldNames, policies: reached.policies, started: started)
+            fields: FieldListing(names: reached.fieldNames, policies: reached.policies, matchedBy: reached.matchedBy, patterns: reached.patterns),
+            started: started)
         let category: String
         switch failure.category {
         case .data: category = "data"
@@ -152,13 +177,35 @@ public struct MaskJob {
         return manifest
     }
 
+    /// The fields as the report lists them: columns (CSV) or rule slots (JSONL), with how each
+    /// got its policy.
+    struct FieldListing {
+        var names: [String]
+        var policies: [FieldPolicy]
+        var matchedBy: [MatchKind]
+        /// The pattern that matched, per field (pattern-matched fields only).
+        var patterns: [String?]
+
+        init(names: [String], policies: [FieldPolicy], matchedBy: [MatchKind], patterns: [String?]) {
+            self.names = names
+            self.policies = policies
+            self.matchedBy = matchedBy.count == names.count ? matchedBy : Array(repeating: .default, count: names.count)
+            self.patterns = patterns.count == names.count ? patterns : Array(repeating: nil, count: names.count)
+        }
+
+        init(_ masker: InputMasker) {
+            self.init(names: masker.fieldNames, policies: masker.policies, matchedBy: masker.matchedBy, patterns: masker.patterns)
+        }
+    }
+
     private func manifest(
         status: String, inputName: String, inputBytes: Int, compressedBytes: Int?, statistics: MaskStatistics, parts: [PartInfo],
-        fieldNames: [String], policies: [FieldPolicy], started: Date
+        fields listing: FieldListing, started: Date
     ) -> Manifest {
         let finished = Date()
         let formatter = ISO8601DateFormatter()
-        return Manifest(
+        let fieldNames = listing.names, policies = listing.policies
+        var manifest = Manifest(
             version: MaskVersion.current, status: status, input: inputName, format: options.format.rawValue,
             inputBytes: inputBytes, inputCompressedBytes: compressedBytes,
             recordsIn: statistics.recordsIn, recordsOut: statistics.recordsOut, recordsRejected: statistics.recordsRejected,
@@ -169,11 +216,18 @@ public struct MaskJob {
                       matchLimitHits: statistics.detectorLimitHits[$0])
             },
             fields: fieldNames.indices.map {
-                .init(name: fieldNames[$0], policy: policies[$0].name, changed: $0 < statistics.fieldChanges.count ? statistics.fieldChanges[$0] : 0)
+                .init(name: fieldNames[$0], policy: policies[$0].name, changed: $0 < statistics.fieldChanges.count ? statistics.fieldChanges[$0] : 0,
+                      matchedBy: listing.matchedBy[$0].rawValue, rule: listing.patterns[$0])
             },
             threads: options.threads, compression: options.compress ? "gzip-\(options.level)" : "none",
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
             elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
+        manifest.paths = statistics.pathChanges.filter { $0.slot < policies.count }.map {
+            .init(path: $0.path, policy: policies[$0.slot].name, changed: $0.changed, matchedBy: listing.matchedBy[$0.slot].rawValue,
+                  rule: listing.patterns[$0.slot])
+        }
+        manifest.dropped = fieldNames.indices.filter { policies[$0] == .drop }.map { fieldNames[$0] }
+        return manifest
     }
 
     private func execute(source given: (any ByteSource)?, started: Date, reached: inout RunReached) throws -> JobResult {
@@ -211,6 +265,8 @@ public struct MaskJob {
         statistics.fieldChanges = Array(repeating: 0, count: prepared.masker.policies.count)
         reached.fieldNames = prepared.masker.fieldNames
         reached.policies = prepared.masker.policies
+        reached.matchedBy = prepared.masker.matchedBy
+        reached.patterns = prepared.masker.patterns
         let verifier: (any ChunkScanning)?
         do {
             verifier = try options.verifyRules.map {
@@ -328,7 +384,7 @@ public struct MaskJob {
         }
         let manifest = manifest(
             status: "succeeded", inputName: inputName, inputBytes: chunker.offset, compressedBytes: source.compressedBytesRead,
-            statistics: statistics, parts: parts, fieldNames: prepared.masker.fieldNames, policies: prepared.masker.policies, started: started)
+            statistics: statistics, parts: parts, fields: FieldListing(prepared.masker), started: started)
         let encoded: [UInt8]
         do {
             encoded = try manifest.encoded()

@@ -52,6 +52,11 @@ public enum HashNormalization: Sendable, Equatable {
     /// (so an email column is lowercased and a phone column put in E.164), else trim.
     case auto
     case fixed(Normalizer)
+    /// `hash: { detector: ID }`: that detector's normaliser. Matched by a pattern rather than an
+    /// exact name, the rule hashes only values that pass the detector's prefilter (an email has
+    /// an `@`, a phone at least 8 digits) and scans the others: a boolean, a count or a date in
+    /// a column the pattern took for an email column is not turned into a hash.
+    case detector(index: Int, normalizer: Normalizer)
 }
 
 /// What `scan` puts in place of a detected value.
@@ -74,6 +79,10 @@ public enum FieldPolicy: Sendable, Equatable {
     case hash(HashNormalization)
     /// Replace what the detectors (by index into `CompiledRules.detectors`) find in the text.
     case scan(detectors: [Int], replacement: ScanReplacement)
+    /// `default: error` (fail closed): a field no rule names is refused. CSV: the run stops
+    /// before any data is read, listing every such column; JSONL: a string value under such a
+    /// path makes its record a data error (or a reject). Only allowed as the default.
+    case error
 
     public var usesHash: Bool {
         switch self {
@@ -88,21 +97,60 @@ public enum FieldPolicy: Sendable, Equatable {
 public enum FieldSelector: Sendable, Equatable, CustomStringConvertible {
     /// An exact column name (or 1-based column number with `--no-header`); must exist.
     case exact(String)
-    /// A case-insensitive glob with `*`; may match no column at all.
-    case glob(String)
+    /// A word glob with `*` (see `NameWords`): case-insensitive, may match no column at all, and
+    /// does not apply to flag, count, id or timestamp columns about what it names.
+    case glob(String, WordGlob)
+    /// A character glob, written with a leading `~` (`"~*tel*"`): `*` matches any run of
+    /// characters, case-insensitive. For the rule that really means a substring.
+    case characterGlob(String)
+
+    /// Parses a key under `fields:`: `~…` is a character glob, a name with `*` a word glob.
+    public init(_ name: String) {
+        if name.hasPrefix("~") {
+            self = .characterGlob(name)
+        } else if name.contains("*") {
+            self = .glob(name, WordGlob(name))
+        } else {
+            self = .exact(name)
+        }
+    }
 
     public var description: String {
         switch self {
-        case .exact(let name), .glob(let name): return name
+        case .exact(let name), .glob(let name, _), .characterGlob(let name): return name
         }
     }
 
-    public func matches(_ name: String) -> Bool {
+    public var isPattern: Bool {
+        if case .exact = self { return false }
+        return true
+    }
+
+    /// Whether the rule applies to `name` (split into words once by the caller: `words`).
+    public func applies(to name: String, words: NameWords) -> Bool {
         switch self {
         case .exact(let expected): return expected == name
-        case .glob(let pattern): return Glob.matches(pattern: Array(pattern.lowercased().utf8), name: Array(name.lowercased().utf8))
+        case .glob(_, let glob): return glob.applies(to: words)
+        case .characterGlob(let pattern):
+            return Glob.matches(pattern: Array(pattern.dropFirst().lowercased().utf8), name: Array(name.lowercased().utf8))
         }
     }
+}
+
+/// How a field got its policy: reported per column (`matched_by`), so that a column changed by a
+/// pattern or by the default policy is never changed without a word.
+public enum MatchKind: String, Sendable, Equatable, Codable {
+    case exact
+    case pattern
+    case `default`
+}
+
+/// The policy a field resolved to, and why.
+public struct FieldResolution: Sendable, Equatable {
+    public var policy: FieldPolicy
+    /// Index in `CompiledRules.fields`; nil for the default policy.
+    public var rule: Int?
+    public var matchedBy: MatchKind
 }
 
 public struct FieldRule: Sendable {
@@ -152,15 +200,23 @@ public struct CompiledRules: Sendable {
     /// SHA-256 of the rules file bytes (first 16 hex digits): names the rules a file was masked with.
     public var fingerprint: String
 
-    /// The policy for a field name: exact rules first, then globs in file order, then the default.
+    /// The policy for a field name: exact rules first, then patterns in file order, then the default.
     public func policy(forField name: String) -> FieldPolicy {
-        if let rule = fields.first(where: { if case .exact = $0.selector { return $0.selector.matches(name) } else { return false } }) {
-            return rule.policy
+        resolve(field: name).policy
+    }
+
+    /// The rule a field name resolves to: exact rules first, then patterns in file order (a word
+    /// glob skips a flag, count, id or timestamp column about what it names), then the default.
+    /// Called once per column (CSV header) or per distinct path (JSON), never per record.
+    public func resolve(field name: String) -> FieldResolution {
+        if let index = fields.firstIndex(where: { if case .exact(let exact) = $0.selector { return exact == name } else { return false } }) {
+            return FieldResolution(policy: fields[index].policy, rule: index, matchedBy: .exact)
         }
-        if let rule = fields.first(where: { if case .glob = $0.selector { return $0.selector.matches(name) } else { return false } }) {
-            return rule.policy
+        let words = NameWords(name)
+        if let index = fields.firstIndex(where: { $0.selector.isPattern && $0.selector.applies(to: name, words: words) }) {
+            return FieldResolution(policy: fields[index].policy, rule: index, matchedBy: .pattern)
         }
-        return defaultPolicy
+        return FieldResolution(policy: defaultPolicy, rule: nil, matchedBy: .default)
     }
 
     public var usesHash: Bool {
@@ -199,6 +255,7 @@ extension FieldPolicy {
         case .mask: return "mask"
         case .hash: return "hash"
         case .scan(_, let replacement): return replacement == .hash ? "scan(hash)" : "scan"
+        case .error: return "error"
         }
     }
 }

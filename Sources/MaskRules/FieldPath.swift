@@ -13,11 +13,12 @@
 /// | `[].email`          | key `email` of every object when the line is a top-level array |
 ///
 /// Matching follows the CSV rules: a path without `*` is exact (case-sensitive) and need not
-/// occur in every record (JSON has no header to check it against); a path with `*` is a
-/// case-insensitive glob over the whole path text, where `*` matches any run of characters,
-/// `.` and `[]` included. As an extra, a glob that *starts* with `*.` also matches at the top
-/// level, so `*.email` names `email`, `contact.email` and `orders[].email` alike, and `*email*`
-/// names every value with `email` anywhere in its path.
+/// occur in every record (JSON has no header to check it against); a path with `*` is a word
+/// glob over the whole path (see `NameWords`: `.` and `[]` separate words like `_` does, so
+/// `*.email` and `*email` name a path whose last word is `email`, and `*email*` every path with
+/// the word `email` in it, `contact.work_email` and `emails[]` included); a pattern written with
+/// a leading `~` is a character glob over the path text, where `*` matches any run of characters,
+/// `.` and `[]` included, and a leading `~*.` also matches at the top level.
 ///
 /// A rule for an object or array also covers what is inside it, unless a rule names the inner
 /// path itself: the closest rule wins (see `JSONLChunkMasker` for what each policy does to
@@ -71,44 +72,53 @@ public enum FieldPath {
 public struct FieldPathMatcher: Sendable {
     struct Entry: Sendable {
         var index: Int
-        var isGlob: Bool
-        /// Exact: the path bytes. Glob: the lowercased pattern.
+        var selector: FieldSelector
+        /// Exact: the path bytes. Character glob: the lowercased pattern without its `~`.
         var pattern: [UInt8]
-        /// For a glob starting with `*.`: the pattern without it (matches at the top level).
+        /// For a character glob starting with `*.`: the pattern without it (matches at the top level).
         var topLevel: [UInt8]?
     }
 
     let exact: [Entry]
-    let globs: [Entry]
+    let patterns: [Entry]
 
     public init(rules: CompiledRules) {
         var exact: [Entry] = []
-        var globs: [Entry] = []
+        var patterns: [Entry] = []
         for (index, rule) in rules.fields.enumerated() {
             switch rule.selector {
             case .exact(let name):
-                exact.append(Entry(index: index, isGlob: false, pattern: Array(name.utf8), topLevel: nil))
-            case .glob(let pattern):
-                let lowered = Array(pattern.lowercased().utf8)
+                exact.append(Entry(index: index, selector: rule.selector, pattern: Array(name.utf8), topLevel: nil))
+            case .glob:
+                patterns.append(Entry(index: index, selector: rule.selector, pattern: [], topLevel: nil))
+            case .characterGlob(let pattern):
+                let lowered = Array(pattern.dropFirst().lowercased().utf8)
                 let leadingAnyDepth: [UInt8] = [UInt8(ascii: "*"), UInt8(ascii: ".")]
                 let topLevel = lowered.starts(with: leadingAnyDepth) ? Array(lowered.dropFirst(2)) : nil
-                globs.append(Entry(index: index, isGlob: true, pattern: lowered, topLevel: topLevel))
+                patterns.append(Entry(index: index, selector: rule.selector, pattern: lowered, topLevel: topLevel))
             }
         }
         self.exact = exact
-        self.globs = globs
+        self.patterns = patterns
     }
 
     /// The index in `CompiledRules.fields` of the rule naming `path` (exact rules first, then
-    /// globs in file order), or `nil` when none does.
+    /// patterns in file order), or `nil` when none does.
     /// - Parameter path: the rendered path, e.g. `orders[].phone`, keys decoded.
     public func ruleIndex(forPath path: [UInt8]) -> Int? {
         for entry in exact where entry.pattern == path { return entry.index }
-        guard !globs.isEmpty else { return nil }
-        let lowered = Array(String(decoding: path, as: UTF8.self).lowercased().utf8)
-        for entry in globs {
-            if Glob.matches(pattern: entry.pattern, name: lowered) { return entry.index }
-            if let topLevel = entry.topLevel, Glob.matches(pattern: topLevel, name: lowered) { return entry.index }
+        guard !patterns.isEmpty else { return nil }
+        let words = NameWords(bytes: path)
+        var lowered: [UInt8]?
+        for entry in patterns {
+            switch entry.selector {
+            case .glob(_, let glob):
+                if glob.applies(to: words) { return entry.index }
+            default:
+                if lowered == nil { lowered = Array(String(decoding: path, as: UTF8.self).lowercased().utf8) }
+                if Glob.matches(pattern: entry.pattern, name: lowered!) { return entry.index }
+                if let topLevel = entry.topLevel, Glob.matches(pattern: topLevel, name: lowered!) { return entry.index }
+            }
         }
         return nil
     }

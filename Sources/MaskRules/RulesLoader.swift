@@ -168,7 +168,7 @@ struct Context {
             for (name, keyNode, value) in pairs {
                 if let problem = FieldPath.problem(in: name) { fail(keyNode, "fields.\(name): \(problem)") }
                 guard let policy = compilePolicy(value, "fields.\(name)", detectors: detectors) else { continue }
-                let selector: FieldSelector = name.contains("*") ? .glob(name) : .exact(name)
+                let selector = FieldSelector(name)
                 fields.append(FieldRule(selector: selector, policy: policy, line: keyNode.mark?.line ?? 0))
             }
         }
@@ -288,7 +288,7 @@ struct Context {
     }
 
     mutating func compileValidators(_ node: Node, _ what: String) -> [Validator] {
-        guard let pairs = mapping(node, what, allowed: ["digits", "luhn", "phone"]) else { return [] }
+        guard let pairs = mapping(node, what, allowed: ["digits", "luhn", "phone", "iban"]) else { return [] }
         var validators: [Validator] = []
         for (key, _, value) in pairs {
             switch key {
@@ -306,6 +306,10 @@ struct Context {
             case "phone":
                 if value.bool == true { validators.append(.phone) } else if value.bool == nil {
                     fail(value, "\(what).phone must be true or false")
+                }
+            case "iban":
+                if value.bool == true { validators.append(.iban) } else if value.bool == nil {
+                    fail(value, "\(what).iban must be true or false")
                 }
             default: break
             }
@@ -389,8 +393,12 @@ struct Context {
             case "hash": return .hash(.auto)
             case "scan": return .scan(detectors: allDetectors, replacement: .token)
             case "mask": return .mask(PartialMask(keepFirst: 0, keepLast: 4))
+            case "error" where what == "default": return .error
+            case "error":
+                fail(node, "\(what): 'error' is only allowed as the default policy (default: error)")
+                return nil
             default:
-                fail(node, "\(what): unknown policy '\(scalar.string)' (expected keep, drop, null, redact, mask, hash or scan)")
+                fail(node, "\(what): unknown policy '\(scalar.string)' (expected keep, drop, null, redact, mask, hash or scan\(what == "default" ? ", or error" : ""))")
                 return nil
             }
         }
@@ -426,7 +434,9 @@ struct Context {
             for (key, _, value) in body {
                 guard let text = string(value, "\(what).hash.\(key)") else { continue }
                 if key == "detector" {
-                    if let detector = detectors.first(where: { $0.id == text }) { normalization = .fixed(detector.normalizer) } else {
+                    if let index = detectors.firstIndex(where: { $0.id == text }) {
+                        normalization = .detector(index: index, normalizer: detectors[index].normalizer)
+                    } else {
                         fail(value, "\(what).hash.detector: unknown detector '\(text)'")
                     }
                 } else if text == "auto" {

@@ -70,7 +70,9 @@ struct Batch: ParsableCommand {
     @Flag(name: .long, help: "Stop starting new files after the first failure.")
     var failFast = false
 
-    @Flag(name: .long, help: "Exact field names in the rules must be columns of every CSV input (else that file fails).")
+    /// Kept so that existing invocations still parse: failing a file whose CSV lacks an exact
+    /// field name is now the default (`--allow-missing-fields` turns it off).
+    @Flag(name: .long, help: .hidden)
     var strictFields = false
 
     @Flag(name: .long, help: "Local input: follow symbolic links that lead out of the input folder (by default they are skipped and reported; cycles always are).")
@@ -146,7 +148,7 @@ struct Batch: ParsableCommand {
             options.maxRecordSize = ByteSize.parse(parallel.maxRecordSize)!
             options.force = force
             options.failFast = failFast
-            options.strictFields = strictFields
+            options.allowMissingFields = rulesOption.allowMissingFields
             options.followSymlinks = followSymlinks
             options.failOnSkipped = failOnSkipped
             options.reportPath = report

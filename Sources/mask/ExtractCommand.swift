@@ -77,6 +77,7 @@ struct Extract: ParsableCommand {
             parallel.apply(to: &options)
             parts.apply(to: &options)
             options.overwrite = overwrite
+            options.requireExactFields = !rulesOption.allowMissingFields
             options.log = { message in if !quiet || message.hasPrefix("error") { printNote(message) } }
             let summary = try ExtractJob(url: from, selection: selection, rules: compiled, hasher: hasher, options: options, outputDirectory: output)
                 .run(recordingIn: ledgerOptions.settings)

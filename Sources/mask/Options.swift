@@ -13,6 +13,9 @@ struct RulesOption: ParsableArguments {
     @Option(name: .long, help: "Rules file (YAML).")
     var rules: String
 
+    @Flag(name: .long, help: "An exact field name in the rules may be missing from a CSV input (by default that input fails: a renamed column would otherwise pass under the default policy).")
+    var allowMissingFields = false
+
     /// The validated rules, and the key when they hash (from the environment or a file, never
     /// from the rules file).
     func load() throws -> (rules: CompiledRules, hasher: KeyedHasher?) {

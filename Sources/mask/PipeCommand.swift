@@ -69,6 +69,7 @@ struct Pipe: ParsableCommand {
             options.rejectsPath = rejects
             options.verifyRules = try verify.map { try RulesLoader.load(path: $0) }
             options.reportPath = report
+            options.requireExactFields = !rulesOption.allowMissingFields
             options.showProgress = isatty(STDERR_FILENO) != 0 && !quiet
             options.log = { printNote($0) }
             if output == nil && options.compress && isatty(STDOUT_FILENO) != 0 {

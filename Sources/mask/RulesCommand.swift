@@ -1,13 +1,61 @@
 import ArgumentParser
 import Foundation
 import MaskEngine
+import MaskPipeline
 import MaskRules
+import MaskSuggest
 
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
-        abstract: "Validate rules files and run the examples embedded in them.",
-        subcommands: [Check.self, Test.self])
+        abstract: "Validate rules files, run the examples embedded in them, suggest rules from a sample.",
+        subcommands: [Check.self, Test.self, Suggest.self])
+
+    struct Suggest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a complete, fail-closed rules file for a sample (every field listed with a policy and its evidence).",
+            discussion: """
+                Reads up to --rows records of the sample (CSV or JSONL, plain or gzip), runs every detector of the base
+                rules over every column or JSON path, looks at names and value shapes (booleans, numbers, timestamps),
+                and prints a rules file: the base rules' detectors and hash settings, one exact rule per field with a
+                comment giving the evidence, and default: error. Review it before use: the counts are of the sample.
+                """)
+
+        @Option(name: .long, help: "The sample: a file (plain or gzip); standard input when omitted or '-'.")
+        var input: String?
+
+        @Option(name: .long, help: "Records to sample (default 10000).")
+        var rows: Int = 10_000
+
+        @Option(name: .long, help: "Rules whose detectors, name rules and hash settings to start from.")
+        var base: String = "rules/pii-strict.yaml"
+
+        @OptionGroup var inputFormat: InputFormatOptions
+
+        func validate() throws {
+            if rows < 1 { throw ValidationError("--rows must be at least 1") }
+        }
+
+        func run() throws {
+            try runMapped {
+                let compiled = try RulesLoader.load(path: base)
+                let text = String(decoding: FileManager.default.contents(atPath: base) ?? Data(), as: UTF8.self)
+                var options = SuggestOptions()
+                options.input = input
+                options.format = inputFormat.format(for: input)
+                options.dialect = try inputFormat.dialect(for: input)
+                options.rows = rows
+                do {
+                    print(try RulesSuggester(base: compiled, baseText: text, options: options).suggest(), terminator: "")
+                } catch SuggestFailure.data(let message) {
+                    printError(message)
+                    throw ExitCode(ExitStatus.dataError.rawValue)
+                } catch SuggestFailure.io(let message) {
+                    throw JobFailure.io(message)
+                }
+            }
+        }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate a rules file (exit 2 with every problem listed).")

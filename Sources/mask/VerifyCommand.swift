@@ -55,6 +55,7 @@ struct Verify: ParsableCommand {
                 let shown = DisplayName.of(result.input)
                 if result.findings.count > 50 { print("found: … and \(result.findings.count - 50) more in \(shown)") }
                 found += result.findings.count
+                for line in LocatedFinding.summary(result.findings) { print("summary: \(shown): \(line)") }
                 print("\(shown): \(result.recordsChecked) records checked, \(result.findings.count) finding(s)")
             }
         }
