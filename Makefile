@@ -25,8 +25,9 @@ demo: release
 
 test-deps:
 	@EXTRA_APT_PACKAGES="postgresql" bash scripts/install-deps.sh
-	@python3 -c "import moto.server, boto3, jsonschema" 2>/dev/null || python3 -m pip install --quiet "moto[server]" jsonschema \
-	    || python3 -m pip install --quiet --break-system-packages "moto[server]" jsonschema
+	@python3 -c "import moto.server, boto3, jsonschema, kubernetes_validate" 2>/dev/null \
+	    || python3 -m pip install --quiet "moto[server]" jsonschema kubernetes-validate \
+	    || python3 -m pip install --quiet --break-system-packages "moto[server]" jsonschema kubernetes-validate
 
 test: test-deps
 	swift build --build-tests

@@ -341,6 +341,19 @@ import Yams
         }
     }
 
+    /// Every minor version from 1.29 (the oldest still in cloud providers' extended support) to
+    /// the newest whose schemas `kubernetes-validate` carries.
+    static let kubernetesVersions = (29...37).map { "1.\($0).0" }
+
+    @Test(arguments: kubernetesVersions) func manifestsPassStrictValidation(version: String) throws {
+        let directory = TemporaryDirectory()
+        let files = ["kubernetes/mask-batch-job.yaml"].map { "\(Self.deployRoot)/\($0)" }
+        let result = Runner.run(
+            "/usr/bin/env", ["python3", "-m", "kubernetes_validate", "--strict", "--kubernetes-version", version] + files,
+            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"], in: directory)
+        #expect(result.status == 0, "Kubernetes \(version): \(result.stdoutText)\(result.stderr)")
+    }
+
     @Test func dockerfileInstallsTheReleasePackageOnBookworm() throws {
         let text = try String(contentsOfFile: "\(Self.deployRoot)/Dockerfile", encoding: .utf8)
         let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.hasPrefix("#") }
