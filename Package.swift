@@ -30,12 +30,15 @@ let package = Package(
             name: "CISAL", pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]),
         .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
 
         .target(name: "MaskCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
         .target(name: "MaskRegex", dependencies: ["CPCRE2", "MaskCore"], swiftSettings: hotPath),
-        .target(name: "MaskCompression", dependencies: ["CDeflate", "CISAL"], swiftSettings: hotPath),
+        .target(name: "MaskCompression", dependencies: ["CDeflate", "CISAL", "CZstd", "MaskCore"], swiftSettings: hotPath),
         .target(
             name: "MaskRules",
             dependencies: [

@@ -27,16 +27,17 @@ public final class InputSource: ByteSource, @unchecked Sendable {
     public let name: String
     private let descriptor: Int32
     private let ownsDescriptor: Bool
-    private var decoder: GzipStreamDecoder?
+    private var decoder: (any StreamDecoder)?
     private var raw = [UInt8](repeating: 0, count: 1 << 20)
     private var decoded: [UInt8] = []
     private var decodedStart = 0
     private var sniffed = false
     private var endOfInput = false
-    /// Bytes read from the underlying file (compressed size for gzip input).
+    /// Bytes read from the underlying file (compressed size for gzip or zstd input).
     public private(set) var rawBytesRead = 0
     public private(set) var isGzip = false
-    public var compressedBytesRead: Int? { isGzip ? rawBytesRead : nil }
+    public private(set) var isZstd = false
+    public var compressedBytesRead: Int? { isGzip || isZstd ? rawBytesRead : nil }
     /// The end of the underlying file was reached.
     public var reachedEnd: Bool { endOfInput }
     /// Sees every block of file bytes as read, before decompression (batch hashes inputs with it).
@@ -114,6 +115,10 @@ public final class InputSource: ByteSource, @unchecked Sendable {
                 if count >= 2 && raw[0] == 0x1F && raw[1] == 0x8B {
                     isGzip = true
                     decoder = try GzipStreamDecoder()
+                } else if count >= 4 && raw[0] == 0x28 && raw[1] == 0xB5 && raw[2] == 0x2F && raw[3] == 0xFD {
+                    // A zstd frame (RFC 8878 magic number): what `--compress zstd` writes.
+                    isZstd = true
+                    decoder = ZstdStreamDecoder()
                 }
             }
             if let decoder {

@@ -18,6 +18,8 @@ public struct JobOptions: Sendable {
     public var chunkSize = 2 << 20
     public var maxRecordSize = 16 << 20
     public var compress = true
+    /// With `compress`: gzip members or zstd frames, one per chunk.
+    public var codec = OutputCodec.gzip
     public var level = 6
     public var outputDirectory: String?
     public var maxPartSize = 256 << 20
@@ -219,7 +221,7 @@ public struct MaskJob {
                 .init(name: fieldNames[$0], policy: policies[$0].name, changed: $0 < statistics.fieldChanges.count ? statistics.fieldChanges[$0] : 0,
                       matchedBy: listing.matchedBy[$0].rawValue, rule: listing.patterns[$0])
             },
-            threads: options.threads, compression: options.compress ? "gzip-\(options.level)" : "none",
+            threads: options.threads, compression: options.compress ? "\(options.codec.rawValue)-\(options.level)" : "none",
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
             elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
         manifest.paths = statistics.pathChanges.filter { $0.slot < policies.count }.map {
@@ -276,11 +278,11 @@ public struct MaskJob {
             throw JobFailure.usage(error.description)
         }
 
-        let headerOutput = options.compress ? Self.compressed(header, level: options.level) : header
+        let headerOutput = options.compress ? Self.compressed(header, codec: options.codec, level: options.level) : header
         let sink: OutputSink
         do {
             if let directory = options.outputDirectory {
-                let ext = (options.format == .csv ? (options.dialect.delimiter == 0x09 ? ".tsv" : ".csv") : ".jsonl") + (options.compress ? ".gz" : "")
+                let ext = (options.format == .csv ? (options.dialect.delimiter == 0x09 ? ".tsv" : ".csv") : ".jsonl") + (options.compress ? options.codec.fileExtension : "")
                 sink = try DirectorySink(
                     directory: directory, fileExtension: ext, header: headerOutput, maxPartSize: options.maxPartSize, overwrite: options.overwrite,
                     writeSuccessMarker: options.writeSuccessMarker, log: options.log)
@@ -302,6 +304,7 @@ public struct MaskJob {
 
         let masker = prepared.masker.masker
         let compress = options.compress
+        let codec = options.codec
         let level = options.level
         let progress = options.showProgress ? ProgressLine() : nil
         var warnings = 0
@@ -309,7 +312,7 @@ public struct MaskJob {
             try OrderedParallelMap.run(
                 threads: options.threads, window: options.threads * 2 + 1,
                 produce: { try chunker.next() },
-                makeState: { WorkerState(level: compress ? level : nil) },
+                makeState: { WorkerState(encoder: compress ? codec.makeEncoder(level: level) : nil) },
                 transform: { chunk, state -> ProcessedChunk in
                     let masked = chunk.bytes.withUnsafeBytes { masker.mask($0, scratch: state.scratch) }
                     var output: [UInt8] = []
@@ -427,10 +430,10 @@ public struct MaskJob {
         }
     }
 
-    static func compressed(_ bytes: [UInt8], level: Int) -> [UInt8] {
+    static func compressed(_ bytes: [UInt8], codec: OutputCodec, level: Int) -> [UInt8] {
         guard !bytes.isEmpty else { return [] }
         var output: [UInt8] = []
-        bytes.withUnsafeBytes { GzipMemberEncoder(level: level).compress($0, appendingTo: &output) }
+        bytes.withUnsafeBytes { codec.makeEncoder(level: level).compress($0, appendingTo: &output) }
         return output
     }
 }
@@ -438,8 +441,8 @@ public struct MaskJob {
 /// Per-worker state: match data and scratch buffers, and a deflate compressor.
 final class WorkerState {
     let scratch = MaskScratch()
-    let encoder: GzipMemberEncoder?
-    init(level: Int?) { encoder = level.map { GzipMemberEncoder(level: $0) } }
+    let encoder: (any ChunkEncoder)?
+    init(encoder: (any ChunkEncoder)?) { self.encoder = encoder }
 }
 
 /// A chunk after masking and compression, on its way to the ordered writer.

@@ -142,7 +142,7 @@ struct Batch: ParsableCommand {
             options.exclude = exclude
             if let threads = parallel.threads { options.threads = threads }
             options.parallelFiles = parallelFiles
-            options.level = parts.level
+            options.level = parts.level ?? OutputCodec.gzip.defaultLevel
             options.maxPartSize = ByteSize.parse(parts.maxPartSize)!
             options.chunkSize = ByteSize.parse(parallel.chunkSize)!
             options.maxRecordSize = ByteSize.parse(parallel.maxRecordSize)!

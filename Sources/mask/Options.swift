@@ -95,24 +95,25 @@ struct ParallelOptions: ParsableArguments {
 
 /// `--level`, `--max-part-size`: how staged parts are written.
 struct PartOptions: ParsableArguments {
-    @Option(name: .long, help: "Gzip level, 1 (fastest) to 9.")
-    var level: Int = 6
+    @Option(name: .long, help: "Compression level, 1 (fastest) to 9 (default: 6 for gzip, 3 for zstd).")
+    var level: Int?
 
     @Option(name: .long, help: "Start a new part when one reaches this size (bytes; K, M, G suffixes).")
     var maxPartSize: String = "256M"
 
     func validate() throws {
-        try Self.validate(level: level)
+        if let level { try Self.validate(level: level) }
         try ByteSize.validate([("--max-part-size", maxPartSize)])
     }
 
-    /// The one check of a gzip level (`mask bench --level` too).
+    /// The one check of a compression level (`mask bench --level` too).
     static func validate(level: Int) throws {
         guard (1...9).contains(level) else { throw ValidationError("--level must be 1...9") }
     }
 
+    /// After `options.codec` is set: a level not given is the codec's default.
     func apply(to options: inout JobOptions) {
-        options.level = level
+        options.level = level ?? options.codec.defaultLevel
         options.maxPartSize = ByteSize.parse(maxPartSize)!
     }
 }

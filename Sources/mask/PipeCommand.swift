@@ -24,7 +24,7 @@ struct Pipe: ParsableCommand {
 
     @OptionGroup var parallel: ParallelOptions
 
-    @Option(name: .long, help: "Output compression: gzip or none.")
+    @Option(name: .long, help: "Output compression: gzip, zstd (one frame per chunk, .zst) or none.")
     var compress: String = "gzip"
 
     @OptionGroup var parts: PartOptions
@@ -50,7 +50,7 @@ struct Pipe: ParsableCommand {
     @OptionGroup var ledgerOptions: LedgerOptions
 
     func validate() throws {
-        guard ["gzip", "none"].contains(compress) else { throw ValidationError("--compress must be gzip or none") }
+        guard compress == "none" || OutputCodec(rawValue: compress) != nil else { throw ValidationError("--compress must be gzip, zstd or none") }
         if report == "-" && output == nil { throw ValidationError("--report - needs --output DIR: without it stdout carries the masked data") }
     }
 
@@ -62,8 +62,9 @@ struct Pipe: ParsableCommand {
             options.format = inputFormat.format(for: input)
             options.dialect = try inputFormat.dialect(for: input)
             parallel.apply(to: &options)
+            options.compress = compress != "none"
+            options.codec = OutputCodec(rawValue: compress) ?? .gzip
             parts.apply(to: &options)
-            options.compress = compress == "gzip"
             options.outputDirectory = output
             options.overwrite = overwrite
             options.rejectsPath = rejects

@@ -1,0 +1,23 @@
+/// How masked output is compressed: each chunk on its own worker into a self-contained unit that
+/// a reader can concatenate (a gzip member, a zstd frame), so output is parallel and identical
+/// whatever the thread count.
+public enum OutputCodec: String, Sendable, CaseIterable {
+    case gzip
+    case zstd
+
+    /// The level used when none is given: gzip 6 (as gzip and pigz), zstd 3 (as the zstd CLI).
+    public var defaultLevel: Int {
+        switch self {
+        case .gzip: return 6
+        case .zstd: return 3
+        }
+    }
+
+    /// The file name suffix of a compressed part.
+    public var fileExtension: String {
+        switch self {
+        case .gzip: return ".gz"
+        case .zstd: return ".zst"
+        }
+    }
+}
