@@ -23,6 +23,11 @@ test-deps:
 	@EXTRA_APT_PACKAGES="postgresql" bash scripts/install-deps.sh
 	@python3 -c "import moto.server, boto3" 2>/dev/null || python3 -m pip install --quiet "moto[server]" \
 	    || python3 -m pip install --quiet --break-system-packages "moto[server]"
+	@# gs:// tests: Google's storage emulator, Google's own client to check what mask wrote, and
+	@# google-auth to verify the JWTs mask signs (never our own code checking our own code).
+	@python3 -c "import gcp_storage_emulator, google.cloud.storage, google.auth" 2>/dev/null \
+	    || python3 -m pip install --quiet gcp-storage-emulator google-cloud-storage google-auth \
+	    || python3 -m pip install --quiet --break-system-packages gcp-storage-emulator google-cloud-storage google-auth
 
 test: test-deps
 	swift build --build-tests

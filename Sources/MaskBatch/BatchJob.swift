@@ -47,6 +47,7 @@ public struct BatchOptions: Sendable {
     public var log: @Sendable (String) -> Void = { _ in }
     // Object storage.
     public var endpoint: String?
+    public var gcsEndpoint: String?
     public var region: String?
     public var addressing: S3Configuration.Addressing = .path
     public var pageSize: Int?
@@ -62,6 +63,20 @@ public struct BatchOptions: Sendable {
     public init(input: String, output: String) {
         self.input = input
         self.output = output
+    }
+
+    /// The object-store settings among these options.
+    var storeOptions: ObjectStoreOptions {
+        var store = ObjectStoreOptions(environment: environment)
+        store.endpoint = endpoint
+        store.gcsEndpoint = gcsEndpoint
+        store.region = region
+        store.addressing = addressing
+        store.multipartThreshold = multipartThreshold
+        store.partSize = partSize
+        store.maxAttempts = maxAttempts
+        store.log = log
+        return store
     }
 }
 
@@ -170,31 +185,20 @@ public struct BatchJob {
         if inputLocation.overlaps(outputLocation) {
             throw JobFailure.usage("--input \(DisplayName.of(options.input)) and --output \(DisplayName.of(options.output)) overlap; use separate folders or prefixes")
         }
-        var client: S3Client?
-        if inputLocation.isS3 || outputLocation.isS3 {
-            do {
-                var configuration = try S3Configuration.fromEnvironment(endpoint: options.endpoint, region: options.region, environment: options.environment)
-                configuration.addressing = options.addressing
-                if let value = options.multipartThreshold { configuration.multipartThreshold = value }
-                if let value = options.partSize { configuration.partSize = value }
-                if let value = options.maxAttempts { configuration.maxAttempts = max(1, value) }
-                let made = S3Client(configuration: configuration)
-                let log = options.log
-                made.onRetry = { log("warning: \($0)") }
-                client = made
-            } catch let error as S3Error {
-                throw JobFailure.usage(error.description)
-            }
+        let stores = ObjectStores(options: options.storeOptions)
+        func client(_ scheme: ObjectLocation.Scheme) throws -> any ObjectStoreClient {
+            do { return try stores.client(for: scheme) } catch let error as ObjectStoreError { throw JobFailure.usage(error.description) }
         }
         let source: any BatchSource
         switch inputLocation {
         case .local(let path): source = LocalSource(root: path, followSymlinks: options.followSymlinks)
-        case .s3(let location): source = S3Source(client: client!, location: location, pageSize: options.pageSize)
+        case .object(let location): source = ObjectSource(client: try client(location.scheme), location: location, pageSize: options.pageSize)
         }
         let destination: any BatchDestination
         switch outputLocation {
         case .local(let path): destination = LocalDestination(root: path)
-        case .s3(let location): destination = S3Destination(client: client!, location: location, workDirectory: options.workDirectory, log: options.log)
+        case .object(let location):
+            destination = ObjectDestination(client: try client(location.scheme), location: location, workDirectory: options.workDirectory, log: options.log)
         }
 
         let (planned, skipped) = try plan(source: source)
@@ -242,7 +246,7 @@ public struct BatchJob {
             }
         }
 
-        do { try destination.prepare(shared: queue != nil) } catch let error as S3Error { throw JobFailure.io(error.description) }
+        do { try destination.prepare(shared: queue != nil) } catch let error as ObjectStoreError { throw JobFailure.io(error.description) }
         defer { destination.finish() }
         queue?.startRenewing()
         defer { queue?.stopRenewing() }
@@ -386,7 +390,7 @@ public struct BatchJob {
     /// outputs would collide.
     func plan(source: any BatchSource) throws -> (files: [PlannedFile], skipped: [SkippedEntry]) {
         let listing: SourceListing
-        do { listing = try source.list() } catch let error as S3Error { throw JobFailure.io(error.description) }
+        do { listing = try source.list() } catch let error as ObjectStoreError { throw JobFailure.io(error.description) }
         var skipped = listing.skipped
         let includes = options.include.map(Glob.init)
         let excludes = options.exclude.map(Glob.init)
@@ -465,7 +469,7 @@ public struct BatchJob {
             return ("data", failure.description)
         case let failure as IOFailure: return ("io", failure.description)
         case let failure as UsageFailure: return ("usage", failure.description)
-        case let failure as S3Error: return ("store", failure.description)
+        case let failure as ObjectStoreError: return ("store", failure.description)
         default: return ("io", "\(error)")
         }
     }

@@ -13,7 +13,7 @@ import Glibc
 
 struct Batch: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Mask every file under a folder or s3:// prefix into the same relative paths under another, resumably.",
+        abstract: "Mask every file under a folder, s3:// or gs:// prefix into the same relative paths under another, resumably.",
         discussion: """
             Inputs: .csv .tsv .psv .jsonl .ndjson .json, each optionally .gz (or what --include selects); names \
             starting with '.' or '_' are ignored. Other entries that are not masked (unknown extensions, FIFOs, devices, \
@@ -23,11 +23,13 @@ struct Batch: ParsableCommand {
             users.part-00000.csv.gz, ... over --max-part-size), committed by DST/_manifests/rel/users.csv.json. \
             DST/_batch_manifest.json sums up the run; DST/_SUCCESS appears only when every file is done.
 
-            A rerun skips files whose input (size and SHA-256, or S3 ETag), rules, key and settings are unchanged \
+            A rerun skips files whose input (size and SHA-256, S3 ETag or GCS MD5), rules, key and settings are unchanged \
             (--force redoes them) and finishes what a failed or killed run left.
 
-            Object storage: s3://bucket/prefix with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, \
-            AWS_REGION and AWS_ENDPOINT_URL (MinIO; Google Cloud Storage: https://storage.googleapis.com with HMAC keys).
+            Object storage: s3://bucket/prefix (AWS_REGION, AWS_ENDPOINT_URL for MinIO and other S3-compatible \
+            stores) and gs://bucket/prefix (the GCS JSON API; STORAGE_EMULATOR_HOST for an emulator), each with the \
+            credentials its environment provides (see the README: "Object storage and credentials"). GCS writes \
+            carry ifGenerationMatch preconditions: an output another writer changed during the run fails the file.
 
             Many workers, one batch: start any number of `mask batch` processes (on any machines) with the same \
             --ledger and --run-id and the same arguments. Each claims files in the ledger (FOR UPDATE SKIP LOCKED) \
@@ -43,10 +45,10 @@ struct Batch: ParsableCommand {
 
     @OptionGroup var rulesOption: RulesOption
 
-    @Option(name: .long, help: "Source: a local folder or s3://bucket/prefix.")
+    @Option(name: .long, help: "Source: a local folder, s3://bucket/prefix or gs://bucket/prefix.")
     var input: String
 
-    @Option(name: .long, help: "Destination: a local folder or s3://bucket/prefix.")
+    @Option(name: .long, help: "Destination: a local folder, s3://bucket/prefix or gs://bucket/prefix.")
     var output: String
 
     @OptionGroup var inputFormat: InputFormatOptions
@@ -85,22 +87,25 @@ struct Batch: ParsableCommand {
     @Option(name: .long, help: "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS for the region).")
     var endpoint: String?
 
+    @Option(name: .long, help: "Google Cloud Storage endpoint URL (default: STORAGE_EMULATOR_HOST, else https://storage.googleapis.com).")
+    var gcsEndpoint: String?
+
     @Option(name: .long, help: "S3 region for signing (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).")
     var region: String?
 
     @Flag(name: .long, help: "Virtual-hosted S3 addressing (bucket.host) instead of path-style (host/bucket).")
     var virtualHost = false
 
-    @Option(name: .long, help: "Keys per S3 listing request (default: the server's, 1000 on AWS).")
+    @Option(name: .long, help: "Keys per listing request (default: the server's, 1000 on AWS and GCS).")
     var pageSize: Int?
 
-    @Option(name: .long, help: "Upload outputs at least this large in parts (S3 multipart upload).")
+    @Option(name: .long, help: "Upload outputs at least this large in parts (S3 multipart upload) or chunks (GCS resumable upload).")
     var multipartThreshold: String = "64M"
 
-    @Option(name: .long, help: "Part size of a multipart upload (S3 needs at least 5M).")
+    @Option(name: .long, help: "Part size of a multipart upload (S3 needs at least 5M), chunk size of a resumable one (GCS: a multiple of 256K).")
     var partSize: String = "16M"
 
-    @Option(name: .long, help: "Attempts per S3 request on network errors, 5xx and throttling (with exponential backoff).")
+    @Option(name: .long, help: "Attempts per object-store request on network errors, 5xx and throttling (exponential backoff with jitter).")
     var retries: Int = 5
 
     @Option(name: .long, help: "Local folder for temporary files when --output is in object storage (default: $TMPDIR).")
@@ -156,6 +161,7 @@ struct Batch: ParsableCommand {
                 if line.hasPrefix("error: ") { printError(String(line.dropFirst(7))) } else { printNote(line) }
             }
             options.endpoint = endpoint
+            options.gcsEndpoint = gcsEndpoint
             options.region = region
             options.addressing = virtualHost ? .virtual : .path
             options.pageSize = pageSize
