@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "mask",
             dependencies: [
-                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskSynthetic", "MaskPostgres", "MaskLedger", "MaskExtract", "MaskBatch",
+                "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskSynthetic", "MaskPostgres", "MaskLedger", "MaskExtract", "MaskBatch", "MaskObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -84,32 +84,10 @@ struct Batch: ParsableCommand {
     @Option(name: .long, help: "Write the run summary (JSON, as DST/_batch_manifest.json) to this local file.")
     var report: String?
 
-    @Option(name: .long, help: "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS for the region).")
-    var endpoint: String?
-
-    @Option(name: .long, help: "Google Cloud Storage endpoint URL (default: STORAGE_EMULATOR_HOST, else https://storage.googleapis.com).")
-    var gcsEndpoint: String?
-
-    @Option(name: .long, help: "S3 region for signing (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).")
-    var region: String?
-
-    @Flag(name: .long, help: "Virtual-hosted S3 addressing (bucket.host) instead of path-style (host/bucket).")
-    var virtualHost = false
+    @OptionGroup var store: ObjectStoreFlags
 
     @Option(name: .long, help: "Keys per listing request (default: the server's, 1000 on AWS and GCS).")
     var pageSize: Int?
-
-    @Option(name: .long, help: "Upload outputs at least this large in parts (S3 multipart upload) or chunks (GCS resumable upload).")
-    var multipartThreshold: String = "64M"
-
-    @Option(name: .long, help: "Part size of a multipart upload (S3 needs at least 5M), chunk size of a resumable one (GCS: a multiple of 256K).")
-    var partSize: String = "16M"
-
-    @Option(name: .long, help: "Attempts per object-store request on network errors, 5xx and throttling (exponential backoff with jitter).")
-    var retries: Int = 5
-
-    @Option(name: .long, help: "Local folder for temporary files when --output is in object storage (default: $TMPDIR).")
-    var workDir: String?
 
     @Flag(name: .shortAndLong, help: "Only failures and the summary on stderr; no per-file lines or progress.")
     var quiet = false
@@ -125,12 +103,11 @@ struct Batch: ParsableCommand {
     func validate() throws {
         guard parallelFiles >= 1 else { throw ValidationError("--parallel-files must be at least 1") }
         if let pageSize, pageSize < 1 || pageSize > 1000 { throw ValidationError("--page-size must be 1...1000") }
-        guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
+        try store.validate()
         guard let seconds = DurationOption.seconds(lease), seconds >= 0.2 else {
             throw ValidationError("--lease must be a duration of at least 200ms, like 60s, 2m or 1500ms (got '\(lease)')")
         }
         if ledgerOptions.ledger == nil && worker != nil { throw ValidationError("--worker needs --ledger") }
-        try ByteSize.validate([("--multipart-threshold", multipartThreshold), ("--part-size", partSize)])
     }
 
     func run() throws {
@@ -160,15 +137,15 @@ struct Batch: ParsableCommand {
             options.log = { line in
                 if line.hasPrefix("error: ") { printError(String(line.dropFirst(7))) } else { printNote(line) }
             }
-            options.endpoint = endpoint
-            options.gcsEndpoint = gcsEndpoint
-            options.region = region
-            options.addressing = virtualHost ? .virtual : .path
+            options.endpoint = store.endpoint
+            options.gcsEndpoint = store.gcsEndpoint
+            options.region = store.region
+            options.addressing = store.virtualHost ? .virtual : .path
             options.pageSize = pageSize
-            options.multipartThreshold = ByteSize.parse(multipartThreshold)!
-            options.partSize = ByteSize.parse(partSize)!
-            options.maxAttempts = retries
-            options.workDirectory = workDir
+            options.multipartThreshold = ByteSize.parse(store.multipartThreshold)!
+            options.partSize = ByteSize.parse(store.partSize)!
+            options.maxAttempts = store.retries
+            options.workDirectory = store.workDir
             if let url = ledgerOptions.ledger {
                 options.shared = SharedRun(
                     ledgerURL: url, runID: ledgerOptions.runId ?? UUID().uuidString.lowercased(), worker: worker,
