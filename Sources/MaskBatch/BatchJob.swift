@@ -40,6 +40,9 @@ public struct BatchOptions: Sendable {
     /// Any entry under the input that is not masked (see `SkippedEntry`) fails the run before
     /// anything is written (`--fail-on-skipped`).
     public var failOnSkipped = false
+    /// Any file or object in a format mask does not read (`.parquet`, `.avro`, ...) fails the
+    /// run before anything is written (`--fail-on-unsupported`); other skipped entries do not.
+    public var failOnUnsupported = false
     public var reportPath: String?
     public var showProgress = false
     /// One line per file on stderr.
@@ -206,12 +209,22 @@ public struct BatchJob {
         // symbolic link inside the destination.
         try destination.refuseLinks(
             along: planned.flatMap { [$0.singleOutput, $0.manifestPath] } + ["_SUCCESS", "_batch_manifest.json", ".mask-batch-staging/"])
+        let unsupported = skipped.filter { $0.kind == .unsupportedFormat }
+        let refusal: String?
         if options.failOnSkipped && !skipped.isEmpty {
+            refusal = "--fail-on-skipped"
             options.log("error: \(skipped.count) \(skipped.count == 1 ? "entry" : "entries") under \(DisplayName.of(inputLocation.description)) would not be masked and --fail-on-skipped is given: nothing was written")
+        } else if options.failOnUnsupported && !unsupported.isEmpty {
+            refusal = "--fail-on-unsupported"
+            options.log("error: \(unsupported.count) \(unsupported.count == 1 ? "file" : "files") under \(DisplayName.of(inputLocation.description)) in formats mask does not read (\(Self.byExtension(unsupported))) and --fail-on-unsupported is given: nothing was written")
+        } else {
+            refusal = nil
+        }
+        if let refusal {
             let notStarted = planned.map { file in
                 BatchFileResult(
                     input: file.source.relativePath, uri: file.source.uri, status: .cancelled, format: file.format?.rawValue,
-                    inputBytes: file.source.size, errorKind: nil, error: "not started: entries under the input would not be masked (--fail-on-skipped)")
+                    inputBytes: file.source.size, errorKind: nil, error: "not started: entries under the input would not be masked (\(refusal))")
             }
             var summary = summarize(notStarted, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started, skipped: skipped)
             summary.status = "failed"
@@ -382,7 +395,15 @@ public struct BatchJob {
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
             elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000,
             failures: failures.map { .init(input: $0.input, kind: $0.errorKind ?? "io", error: $0.error ?? "") },
-            files: results, skipped: skipped)
+            files: results, skipped: skipped,
+            skippedCount: skipped.count, unsupportedCount: skipped.filter { $0.kind == .unsupportedFormat }.count,
+            unsupportedExtensions: skipped.filter { $0.kind == .unsupportedFormat }.reduce(into: [:]) { $0[$1.formatExtension, default: 0] += 1 })
+    }
+
+    /// `.parquet: 2, .txt: 1`, most frequent first.
+    public static func byExtension(_ entries: [SkippedEntry]) -> String {
+        let counts = entries.reduce(into: [String: Int]()) { $0[$1.formatExtension, default: 0] += 1 }
+        return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
     }
 
     /// The inputs (filtered, formats and output names decided) and the entries under the input
@@ -403,7 +424,8 @@ public struct BatchJob {
                     if !excludes.contains(where: { $0.matches(file.relativePath) }) {
                         skipped.append(SkippedEntry(
                             name: DisplayName.of(file.relativePath),
-                            reason: "not an input format (.csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz; --include selects others)"))
+                            reason: "not an input format (.csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz; --include selects others)",
+                            kind: .unsupportedFormat))
                     }
                     continue
                 }

@@ -18,7 +18,9 @@ struct Batch: ParsableCommand {
             Inputs: .csv .tsv .psv .jsonl .ndjson .json, each optionally .gz (or what --include selects); names \
             starting with '.' or '_' are ignored. Other entries that are not masked (unknown extensions, FIFOs, devices, \
             sockets, names that are not UTF-8, symbolic links out of the input, link cycles) are listed with why on \
-            stderr and under "skipped" in the run manifest (--fail-on-skipped: exit 1, nothing written). A symbolic \
+            stderr and under "skipped" in the run manifest, counted in "skipped_count", "unsupported_count" and \
+            "unsupported_extensions" (--fail-on-skipped: exit 1, nothing written; --fail-on-unsupported: the same for \
+            files in formats mask does not read only). A symbolic \
             link inside --output is refused (exit 2). SRC/rel/users.csv becomes DST/rel/users.csv.gz (or \
             users.part-00000.csv.gz, ... over --max-part-size), committed by DST/_manifests/rel/users.csv.json. \
             DST/_batch_manifest.json sums up the run; DST/_SUCCESS appears only when every file is done.
@@ -81,6 +83,9 @@ struct Batch: ParsableCommand {
     @Flag(name: .long, help: "Fail the run (exit 1) before writing anything if any entry under the input would not be masked (unknown extension, FIFO, device, socket, name not UTF-8, link out of the input).")
     var failOnSkipped = false
 
+    @Flag(name: .long, help: "Fail the run (exit 1) before writing anything if any file or object under the input is in a format mask does not read (.parquet, .avro, .txt, ...); other skipped entries are only reported.")
+    var failOnUnsupported = false
+
     @Option(name: .long, help: "Write the run summary (JSON, as DST/_batch_manifest.json) to this local file.")
     var report: String?
 
@@ -131,6 +136,7 @@ struct Batch: ParsableCommand {
             options.strictFields = strictFields
             options.followSymlinks = followSymlinks
             options.failOnSkipped = failOnSkipped
+            options.failOnUnsupported = failOnUnsupported
             options.reportPath = report
             options.showProgress = isatty(STDERR_FILENO) != 0 && !quiet
             options.listFiles = !quiet
@@ -160,6 +166,10 @@ struct Batch: ParsableCommand {
             if summary.filesCancelled > 0 { line += ", \(summary.filesCancelled) not started" }
             line += String(format: "; %.1f MB masked in %.2f s (%.1f MB/s) -> %@", Double(summary.maskedInputBytes) / 1e6, summary.elapsedSeconds, rate, DisplayName.of(summary.destination))
             printNote(line)
+            if summary.unsupportedCount > 0 {
+                // Data that is there and was not masked: the line a reader of the log must not miss.
+                printNote("warning: \(summary.unsupportedCount) \(summary.unsupportedCount == 1 ? "file" : "files") under the input in formats mask does not read, NOT masked (\(BatchJob.byExtension(summary.skipped.filter { $0.kind == .unsupportedFormat }))); --fail-on-unsupported makes this fail the run")
+            }
             if !summary.skipped.isEmpty {
                 // Every entry is in the report and the run manifest; the first ones here.
                 let shown = 20

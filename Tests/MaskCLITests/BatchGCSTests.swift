@@ -45,6 +45,17 @@ import Glibc
         // What mask cannot read is reported, never passed over in silence.
         let skipped = (report["skipped"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(skipped == ["nested/users.parquet", "notes/readme.txt"], "\(report)")
+        #expect(report["skipped_count"] as? Int == 2)
+        #expect(report["unsupported_count"] as? Int == 2)
+        #expect(report["unsupported_extensions"] as? [String: Int] == [".parquet": 1, ".txt": 1])
+        #expect(first.stderr.contains("warning: 2 files under the input in formats mask does not read, NOT masked (.parquet: 1, .txt: 1)"), "\(first.stderr)")
+
+        // --fail-on-unsupported: exit 1 and nothing written.
+        let (refused, refusal) = batch(arguments.prefix(2) + ["--output", "gs://\(bucket)/strict/", "--fail-on-unsupported"])
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("in formats mask does not read (.parquet: 1, .txt: 1) and --fail-on-unsupported is given"), "\(refused.stderr)")
+        #expect(refusal["status"] as? String == "failed" && refusal["unsupported_count"] as? Int == 2)
+        #expect(server.objects(bucket: bucket, prefix: "strict/", in: directory).isEmpty)
 
         let objects = server.objects(bucket: bucket, prefix: "masked/2024-03-05/", in: directory)
         let keys = objects.keys.sorted()
