@@ -13,8 +13,8 @@ import MaskRules
 /// Pipe mode with one object as its input and/or an object prefix as its output
 /// (`mask --input s3://b/day/users.csv.gz --output gs://b/masked/users/`).
 ///
-/// The input object is streamed to a local work file first (with its generation or ETag as a
-/// precondition, so the bytes masked are the bytes listed), then masked as a local file would be.
+/// The input object is streamed to a local work file first (one GET), then masked as a local
+/// file would be.
 /// An object output is committed as a local `--output` folder is, in the same order: the masked
 /// parts are made in a local staging folder by the one atomic writer (`DirectorySink`), then an
 /// earlier `_SUCCESS` is removed, the parts are uploaded, parts of an earlier run this one did
@@ -56,9 +56,11 @@ public struct ObjectPipe {
             let client = try client(input.scheme)
             let local = "\(work)/input"
             do {
-                let listed = try client.listObjects(bucket: input.bucket, prefix: input.prefix, pageSize: nil).first { $0.key == input.prefix }
-                guard let listed else { throw JobFailure.io("\(input): no such object") }
-                try client.download(bucket: input.bucket, key: input.prefix, to: local, expected: listed)
+                // One GET, streamed to the work file: the object as it is now (no listing: the
+                // key names exactly one object).
+                try client.download(bucket: input.bucket, key: input.prefix, to: local, expected: nil)
+            } catch let error as ObjectStoreError where error.isNotFound {
+                throw JobFailure.io("\(input): no such object (\(error.description))")
             } catch let error as ObjectStoreError {
                 throw JobFailure.io(error.description)
             }

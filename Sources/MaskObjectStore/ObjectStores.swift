@@ -42,7 +42,7 @@ public final class ObjectStores: @unchecked Sendable {
         let log = options.log
         switch scheme {
         case .s3:
-            var configuration = try S3Configuration.fromEnvironment(endpoint: options.endpoint, region: options.region, environment: options.environment)
+            var configuration = try S3Configuration.fromEnvironment(endpoint: options.endpoint, region: options.region, environment: options.environment, log: log)
             configuration.addressing = options.addressing
             if let value = options.multipartThreshold { configuration.multipartThreshold = value }
             if let value = options.partSize { configuration.partSize = value }

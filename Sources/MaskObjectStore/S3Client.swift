@@ -22,7 +22,11 @@ public struct S3Configuration: Sendable {
     /// `scheme://host[:port]` (a path after the host is kept as a base path).
     public var endpoint: URL
     public var region: String
+    /// The keys when they never change (tests, explicit keys).
     public var credentials: AWSCredentials
+    /// Where keys come from before each request (temporary ones are refreshed); `credentials`
+    /// when nil.
+    public var provider: (any AWSCredentialProvider)?
     /// Who the credentials are, for error messages (a role ARN, a profile); by default the access
     /// key ID's first and last four characters (an identifier, not a secret, but no need to show it all).
     public var identity: String?
@@ -46,7 +50,7 @@ public struct S3Configuration: Sendable {
     /// regional endpoint. Region: `explicit`, else `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`.
     public static func fromEnvironment(
         endpoint explicitEndpoint: String? = nil, region explicitRegion: String? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws -> S3Configuration {
         func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         let region = explicitRegion ?? nonEmpty("AWS_REGION") ?? nonEmpty("AWS_DEFAULT_REGION") ?? "us-east-1"
@@ -54,10 +58,13 @@ public struct S3Configuration: Sendable {
         guard let endpoint = URL(string: endpointText), let scheme = endpoint.scheme, ["http", "https"].contains(scheme.lowercased()), endpoint.host != nil else {
             throw S3Error(status: nil, code: nil, message: "'\(endpointText)' is not an http(s) URL", operation: "endpoint")
         }
-        guard let credentials = AWSCredentials.fromEnvironment(environment) else {
-            throw S3Error(status: nil, code: nil, message: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", operation: "credentials")
+        let provider: any AWSCredentialProvider
+        do { provider = try AWSCredentialChain(environment: environment, region: region, log: log).resolve() } catch let error as CredentialError {
+            throw S3Error(status: nil, code: nil, message: error.description, operation: "credentials")
         }
-        return S3Configuration(endpoint: endpoint, region: region, credentials: credentials)
+        var configuration = S3Configuration(endpoint: endpoint, region: region, credentials: try provider.credentials())
+        configuration.provider = provider
+        return configuration
     }
 }
 
@@ -85,6 +92,7 @@ public final class S3Client: @unchecked Sendable {
     /// Who requests are made as, for messages.
     public var credentialDescription: String {
         if let identity = configuration.identity { return identity }
+        if let provider = configuration.provider { return provider.identity }
         let id = configuration.credentials.accessKeyID
         return id.count > 8 ? "access key \(id.prefix(4))…\(id.suffix(4))" : "access key \(id)"
     }
@@ -290,6 +298,14 @@ public final class S3Client: @unchecked Sendable {
             var headers = extra
             headers["host"] = host
             headers["x-amz-content-sha256"] = payloadHash
+            let signer: SigV4Signer
+            if let provider = configuration.provider {
+                do { signer = SigV4Signer(credentials: try provider.credentials(), region: configuration.region, service: "s3") } catch let error as CredentialError {
+                    throw S3Error(status: nil, code: nil, message: error.description, operation: operation, identity: provider.identity)
+                }
+            } else {
+                signer = self.signer
+            }
             let signed = signer.sign(method: method, encodedPath: path, query: query, headers: headers, payloadHash: payloadHash, date: Date())
             let retryReason: String
             do {
