@@ -14,6 +14,12 @@ public protocol AccessTokenProvider: Sendable {
     /// Who the tokens are for (a service-account email, "authorized user", "metadata server
     /// (default service account)"), for messages.
     var identity: String { get }
+    /// Forgets the cached token (the store refused it: revoked, or the clock is off).
+    func invalidate()
+}
+
+extension AccessTokenProvider {
+    public func invalidate() {}
 }
 
 /// A token and when it stops working.
@@ -40,6 +46,8 @@ public final class TokenCache: @unchecked Sendable {
     public let margin: TimeInterval
     /// Tokens fetched so far (for tests and logs).
     public private(set) var fetches = 0
+    /// Called before each fetch but the first (for a log line).
+    public var onRefresh: (@Sendable () -> Void)?
 
     public init(margin: TimeInterval = 225, fetch: @escaping @Sendable () throws -> ExpiringToken) {
         self.margin = margin
@@ -50,12 +58,17 @@ public final class TokenCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let current, Date() < refreshTime(current) { return current.value }
+        if current != nil { onRefresh?() }
         let started = Date()
         let fresh = try fetch()
         fetches += 1
         current = fresh
         fetchedAt = started
         return fresh.value
+    }
+
+    public func invalidate() {
+        lock.withLock { current = nil }
     }
 
     /// A token is replaced `margin` before it ends, or at half its life when that is sooner

@@ -304,12 +304,20 @@ public final class GCSClient: ObjectStoreClient, @unchecked Sendable {
     ) throws -> HTTPResponse {
         let request = HTTPRequest(method: method, url: url(path, query), headers: headers, body: body)
         var attempt = 0
+        var renewed = false
         while true {
             attempt += 1
             let reason: String
             do {
                 let response = try send(operation, request: request, downloadTo: downloadTo)
                 if (200..<300).contains(response.status) { return response }
+                // A refused token (revoked, or expired early by a skewed clock): one new one.
+                if response.status == 401, !renewed, let tokens = configuration.tokens {
+                    renewed = true
+                    tokens.invalidate()
+                    attempt -= 1
+                    continue
+                }
                 let failure = error(response, operation: operation)
                 guard RetryPolicy.isRetryable(status: response.status), attempt < configuration.retry.maxAttempts else { throw failure }
                 reason = failure.description

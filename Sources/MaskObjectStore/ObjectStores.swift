@@ -52,8 +52,13 @@ public final class ObjectStores: @unchecked Sendable {
             made = client
         case .gs:
             let environment = options.environment
-            var configuration = try GCSConfiguration.fromEnvironment(endpoint: options.gcsEndpoint, environment: environment) {
-                try GoogleCredentials.applicationDefault(environment: environment, log: log)
+            var configuration: GCSConfiguration
+            do {
+                configuration = try GCSConfiguration.fromEnvironment(endpoint: options.gcsEndpoint, environment: environment) {
+                    try GoogleCredentials.applicationDefault(environment: environment, log: log)
+                }
+            } catch let error as CredentialError {
+                throw ObjectStoreError(status: nil, code: nil, message: error.description, operation: "credentials")
             }
             if let value = options.multipartThreshold { configuration.resumableThreshold = value }
             if let value = options.partSize { configuration.chunkSize = value }

@@ -18,7 +18,8 @@ import Glibc
 ///   authorized user's refresh token checked against its client id and secret;
 /// - a gate in front of the GCS emulator (`/storage/...`, `/upload/...`): a request passes only
 ///   with a bearer token this server issued and that has not expired, else 401 — so a client
-///   that does not refresh its tokens fails.
+///   that does not refresh its tokens fails; buckets named `denied-*` answer 403 as GCS does to
+///   an identity without the permission.
 ///
 /// Every credential is issued with `lifetime` seconds to live. `stats()` counts the requests.
 public final class CredentialServer: @unchecked Sendable {
@@ -35,7 +36,8 @@ public final class CredentialServer: @unchecked Sendable {
         public var awsSessionToken = "container-session-token-do-not-print"
         public var awsRoleARN = "arn:aws:iam::123456789012:role/mask-batch"
         public var containerTokenFile = ""
-        /// Google: the service account's public certificate (PEM) and the token URI (audience).
+        /// Google: the service account's public key or certificate (PEM), and the token URI the
+        /// JWT's audience must be (empty: this server's `/token`).
         public var googleCertificate = ""
         public var googleTokenURI = ""
         public var googleEmail = "mask-batch@mask-tests.iam.gserviceaccount.com"
@@ -112,6 +114,7 @@ public final class CredentialServer: @unchecked Sendable {
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         port, config = int(sys.argv[1]), json.load(open(sys.argv[2]))
+        config["google_token_uri"] = config["google_token_uri"] or "http://127.0.0.1:%d/token" % port
         lock = threading.Lock()
         stats, issued, imds_tokens = {}, {}, set()
 
@@ -248,6 +251,12 @@ public final class CredentialServer: @unchecked Sendable {
                 if until is None or until < time.time():
                     count("gate_refused")
                     return self.refuse("expired or unknown access token" if until else "no valid access token")
+                bucket = urllib.parse.urlparse(self.path).path.split("/b/", 1)[-1].split("/", 1)[0]
+                if bucket.startswith("denied-"):
+                    # As GCS answers an identity without the IAM permission.
+                    count("gate_denied")
+                    return self.answer(403, {"error": {"code": 403, "errors": [{"reason": "forbidden"}], "message":
+                        "caller does not have storage.objects.list access to the Google Cloud Storage bucket. Permission 'storage.objects.list' denied on resource (or it may not exist)."}})
                 count("gate_passed")
                 upstream = urllib.parse.urlparse(config["upstream"])
                 connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)

@@ -127,10 +127,12 @@ public final class GCSTestServer: @unchecked Sendable {
     public func download(bucket: String, prefix: String, to local: String, in directory: TemporaryDirectory) {
         python("""
             bucket, prefix, root = sys.argv[1:4]
-            for blob in gcs.list_blobs(bucket, prefix=prefix):
-                path = os.path.join(root, blob.name[len(prefix):])
+            for listed in gcs.list_blobs(bucket, prefix=prefix):
+                path = os.path.join(root, listed.name[len(prefix):])
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                blob.download_to_filename(path)
+                # By name, not the listing's mediaLink: an object written through another host
+                # (a gate in front of the emulator) carries that host in its links.
+                gcs.bucket(bucket).blob(listed.name).download_to_filename(path)
             """, [bucket, prefix, local], in: directory)
     }
 }
