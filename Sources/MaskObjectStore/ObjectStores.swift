@@ -57,6 +57,9 @@ public final class ObjectStores: @unchecked Sendable {
                 configuration = try GCSConfiguration.fromEnvironment(endpoint: options.gcsEndpoint, environment: environment) {
                     try GoogleCredentials.applicationDefault(environment: environment, log: log)
                 }
+                // The first token now: a key or refresh token the endpoint refuses fails the run
+                // before anything is read, as AWS credentials do.
+                _ = try configuration.tokens?.accessToken()
             } catch let error as CredentialError {
                 throw ObjectStoreError(status: nil, code: nil, message: error.description, operation: "credentials")
             }
