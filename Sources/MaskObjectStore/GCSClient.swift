@@ -130,7 +130,9 @@ public final class GCSClient: ObjectStoreClient, @unchecked Sendable {
         bucket: String, key: String, file path: String, sha256: String?, contentType: String, precondition: WritePrecondition
     ) throws -> String? {
         let size = try S3Client.fileSize(path)
-        if size < configuration.resumableThreshold {
+        // A multipart request holds the whole file in memory: at most 8 MiB of it (as Google's
+        // clients do); larger files always go chunk by chunk.
+        if size < min(configuration.resumableThreshold, 8 << 20) {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ObjectStoreError(status: nil, code: nil, message: "cannot read \(path)", operation: "upload gs://\(bucket)/\(key)")
             }
@@ -213,7 +215,7 @@ public final class GCSClient: ObjectStoreClient, @unchecked Sendable {
                 let range = length > 0 ? "bytes \(offset)-\(offset + length - 1)/\(size)" : "bytes */\(size)"
                 let answer: HTTPResponse
                 do {
-                    answer = try send(operation, request: HTTPRequest(method: "PUT", url: session, headers: ["content-range": range], body: .data(data)))
+                    answer = try sendToSession(operation, HTTPRequest(method: "PUT", url: session, headers: ["content-range": range], body: .data(data)))
                 } catch let error as TransportError {
                     // The chunk may or may not have arrived: ask the session.
                     failures += 1
@@ -245,10 +247,22 @@ public final class GCSClient: ObjectStoreClient, @unchecked Sendable {
         }
     }
 
+    /// Sends to a resumable session. The session URI is a capability (whoever has it can write
+    /// the upload), so a network error is reported without it.
+    private func sendToSession(_ operation: String, _ request: HTTPRequest) throws -> HTTPResponse {
+        do { return try send(operation, request: request) } catch let error as TransportError {
+            throw TransportError(error.description.replacingOccurrences(of: request.url.absoluteString, with: "the resumable upload session"))
+        }
+    }
+
     /// How many bytes the session has (its `Range`), or nil when the upload is complete.
     private func received(session: URL, size: Int, operation: String) throws -> Int? {
-        let answer = try send(
-            operation, request: HTTPRequest(method: "PUT", url: session, headers: ["content-range": "bytes */\(size)"], body: .none))
+        let answer: HTTPResponse
+        do {
+            answer = try sendToSession(operation, HTTPRequest(method: "PUT", url: session, headers: ["content-range": "bytes */\(size)"], body: .none))
+        } catch let error as TransportError {
+            throw ObjectStoreError(status: nil, code: nil, message: error.description, operation: operation)
+        }
         if (200..<300).contains(answer.status) { return nil }
         guard answer.status == 308 else { throw error(answer, operation: operation) }
         return Self.persisted(answer.headers["range"]) ?? 0
@@ -268,7 +282,9 @@ public final class GCSClient: ObjectStoreClient, @unchecked Sendable {
         do {
             return try write()
         } catch let error as ObjectStoreError where error.isPreconditionFailure && precondition != .none {
-            if let there = try? metadata(bucket: bucket, key: key), there.identity == "md5:\(md5)", case .absent = precondition {
+            // The same bytes under the name: this write, whose first answer was lost (or a writer
+            // of the very same bytes, which leaves the object as this run wants it).
+            if let there = try? metadata(bucket: bucket, key: key), there.identity == "md5:\(md5)" {
                 return there.generation
             }
             throw error

@@ -121,6 +121,26 @@ import Testing
         #expect(received.value == 1)
     }
 
+    @Test func aLostResumableSessionIsReportedWithoutItsURI() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gcs-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        FileManager.default.createFile(atPath: "\(directory)/big", contents: Data(count: 300 << 10))
+        // The session URI is a capability: whoever holds it can write the upload.
+        let session = "http://127.0.0.1:9023/upload/storage/v1/b/b/o?uploadType=resumable&upload_id=capability-4711"
+        let reset: (HTTPRequest) throws -> HTTPResponse = { request in throw TransportError("PUT \(request.url.absoluteString): connection reset") }
+        let transport = ScriptedTransport([reply(200, "", headers: ["location": session]), reset, reset])
+        let gcs = client(transport)
+        let logged = LockedLines()
+        gcs.onRetry = { logged.append($0) }
+        #expect {
+            try gcs.upload(bucket: "b", key: "big.gz", file: "\(directory)/big", sha256: nil, contentType: "application/gzip", precondition: .absent)
+        } throws: { error in
+            "\(error)".contains("the resumable upload session") && !"\(error)".contains("capability-4711")
+        }
+        #expect(!logged.lines.isEmpty && logged.lines.allSatisfy { !$0.contains("capability-4711") }, "\(logged.lines)")
+    }
+
     @Test func accessDeniedNamesTheBucketOperationAndServiceAccountButNotTheToken() {
         let transport = ScriptedTransport([
             reply(403, #"{"error":{"code":403,"message":"mask-reader@project.iam.gserviceaccount.com does not have storage.objects.list access to the Google Cloud Storage bucket.","errors":[{"reason":"forbidden"}]}}"#)
@@ -155,4 +175,11 @@ import Testing
         #expect(real.endpoint == GCSConfiguration.defaultEndpoint)
         #expect(real.tokens != nil)
     }
+}
+
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func append(_ line: String) { lock.withLock { stored.append(line) } }
+    var lines: [String] { lock.withLock { stored } }
 }
