@@ -28,6 +28,11 @@ test-deps:
 	@python3 -c "import moto.server, boto3, jsonschema, kubernetes_validate" 2>/dev/null \
 	    || python3 -m pip install --quiet "moto[server]" jsonschema kubernetes-validate \
 	    || python3 -m pip install --quiet --break-system-packages "moto[server]" jsonschema kubernetes-validate
+	@# gs:// tests: Google's storage emulator, Google's own client to check what mask wrote, and
+	@# google-auth to verify the JWTs mask signs (never our own code checking our own code).
+	@python3 -c "import gcp_storage_emulator, google.cloud.storage, google.auth" 2>/dev/null \
+	    || python3 -m pip install --quiet gcp-storage-emulator google-cloud-storage google-auth \
+	    || python3 -m pip install --quiet --break-system-packages gcp-storage-emulator google-cloud-storage google-auth
 
 test: test-deps
 	swift build --build-tests

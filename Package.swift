@@ -66,7 +66,10 @@ let package = Package(
         .target(name: "MaskLedger", dependencies: ["MaskPostgres", "MaskPipeline"]),
         // mask extract: a snapshot of tables through COPY, each masked by a MaskJob.
         .target(name: "MaskExtract", dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskPostgres", "MaskLedger"]),
-        .target(name: "MaskObjectStore", dependencies: ["MaskCore", .product(name: "Crypto", package: "swift-crypto")]),
+        // Object stores and the credentials clusters use; RSA (service-account JWTs) from swift-crypto's _CryptoExtras.
+        .target(
+            name: "MaskObjectStore",
+            dependencies: ["MaskCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .target(
             name: "MaskBatch",
             dependencies: [
@@ -85,7 +88,7 @@ let package = Package(
             name: "mask",
             dependencies: [
                 "MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskBench", "MaskSynthetic", "MaskLedger", "MaskExtract", "MaskBatch",
-                "MaskSuggest",
+                "MaskObjectStore", "MaskSuggest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

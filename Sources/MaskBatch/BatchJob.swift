@@ -42,6 +42,9 @@ public struct BatchOptions: Sendable {
     /// Any entry under the input that is not masked (see `SkippedEntry`) fails the run before
     /// anything is written (`--fail-on-skipped`).
     public var failOnSkipped = false
+    /// Any file or object in a format mask does not read (`.parquet`, `.avro`, ...) fails the
+    /// run before anything is written (`--fail-on-unsupported`); other skipped entries do not.
+    public var failOnUnsupported = false
     public var reportPath: String?
     public var showProgress = false
     /// One line per file on stderr.
@@ -49,6 +52,7 @@ public struct BatchOptions: Sendable {
     public var log: @Sendable (String) -> Void = { _ in }
     // Object storage.
     public var endpoint: String?
+    public var gcsEndpoint: String?
     public var region: String?
     public var addressing: S3Configuration.Addressing = .path
     public var pageSize: Int?
@@ -64,6 +68,20 @@ public struct BatchOptions: Sendable {
     public init(input: String, output: String) {
         self.input = input
         self.output = output
+    }
+
+    /// The object-store settings among these options.
+    var storeOptions: ObjectStoreOptions {
+        var store = ObjectStoreOptions(environment: environment)
+        store.endpoint = endpoint
+        store.gcsEndpoint = gcsEndpoint
+        store.region = region
+        store.addressing = addressing
+        store.multipartThreshold = multipartThreshold
+        store.partSize = partSize
+        store.maxAttempts = maxAttempts
+        store.log = log
+        return store
     }
 }
 
@@ -172,31 +190,20 @@ public struct BatchJob {
         if inputLocation.overlaps(outputLocation) {
             throw JobFailure.usage("--input \(DisplayName.of(options.input)) and --output \(DisplayName.of(options.output)) overlap; use separate folders or prefixes")
         }
-        var client: S3Client?
-        if inputLocation.isS3 || outputLocation.isS3 {
-            do {
-                var configuration = try S3Configuration.fromEnvironment(endpoint: options.endpoint, region: options.region, environment: options.environment)
-                configuration.addressing = options.addressing
-                if let value = options.multipartThreshold { configuration.multipartThreshold = value }
-                if let value = options.partSize { configuration.partSize = value }
-                if let value = options.maxAttempts { configuration.maxAttempts = max(1, value) }
-                let made = S3Client(configuration: configuration)
-                let log = options.log
-                made.onRetry = { log("warning: \($0)") }
-                client = made
-            } catch let error as S3Error {
-                throw JobFailure.usage(error.description)
-            }
+        let stores = ObjectStores(options: options.storeOptions)
+        func client(_ scheme: ObjectLocation.Scheme) throws -> any ObjectStoreClient {
+            do { return try stores.client(for: scheme) } catch let error as ObjectStoreError { throw JobFailure.usage(error.description) }
         }
         let source: any BatchSource
         switch inputLocation {
         case .local(let path): source = LocalSource(root: path, followSymlinks: options.followSymlinks)
-        case .s3(let location): source = S3Source(client: client!, location: location, pageSize: options.pageSize)
+        case .object(let location): source = ObjectSource(client: try client(location.scheme), location: location, pageSize: options.pageSize)
         }
         let destination: any BatchDestination
         switch outputLocation {
         case .local(let path): destination = LocalDestination(root: path)
-        case .s3(let location): destination = S3Destination(client: client!, location: location, workDirectory: options.workDirectory, log: options.log)
+        case .object(let location):
+            destination = ObjectDestination(client: try client(location.scheme), location: location, workDirectory: options.workDirectory, log: options.log)
         }
 
         let (planned, skipped) = try plan(source: source)
@@ -204,12 +211,22 @@ public struct BatchJob {
         // symbolic link inside the destination.
         try destination.refuseLinks(
             along: planned.flatMap { [$0.singleOutput, $0.manifestPath] } + ["_SUCCESS", "_batch_manifest.json", ".mask-batch-staging/"])
+        let unsupported = skipped.filter { $0.kind == .unsupportedFormat }
+        let refusal: String?
         if options.failOnSkipped && !skipped.isEmpty {
+            refusal = "--fail-on-skipped"
             options.log("error: \(skipped.count) \(skipped.count == 1 ? "entry" : "entries") under \(DisplayName.of(inputLocation.description)) would not be masked and --fail-on-skipped is given: nothing was written")
+        } else if options.failOnUnsupported && !unsupported.isEmpty {
+            refusal = "--fail-on-unsupported"
+            options.log("error: \(unsupported.count) \(unsupported.count == 1 ? "file" : "files") under \(DisplayName.of(inputLocation.description)) in formats mask does not read (\(Self.byExtension(unsupported))) and --fail-on-unsupported is given: nothing was written")
+        } else {
+            refusal = nil
+        }
+        if let refusal {
             let notStarted = planned.map { file in
                 BatchFileResult(
                     input: file.source.relativePath, uri: file.source.uri, status: .cancelled, format: file.format?.rawValue,
-                    inputBytes: file.source.size, errorKind: nil, error: "not started: entries under the input would not be masked (--fail-on-skipped)")
+                    inputBytes: file.source.size, errorKind: nil, error: "not started: entries under the input would not be masked (\(refusal))")
             }
             var summary = summarize(notStarted, inputLocation: inputLocation, outputLocation: outputLocation, source: source, started: started, skipped: skipped)
             summary.status = "failed"
@@ -244,7 +261,7 @@ public struct BatchJob {
             }
         }
 
-        do { try destination.prepare(shared: queue != nil) } catch let error as S3Error { throw JobFailure.io(error.description) }
+        do { try destination.prepare(shared: queue != nil) } catch let error as ObjectStoreError { throw JobFailure.io(error.description) }
         defer { destination.finish() }
         queue?.startRenewing()
         defer { queue?.stopRenewing() }
@@ -379,7 +396,15 @@ public struct BatchJob {
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
             elapsedSeconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000,
             failures: failures.map { .init(input: $0.input, kind: $0.errorKind ?? "io", error: $0.error ?? "") },
-            files: results, skipped: skipped)
+            files: results, skipped: skipped,
+            skippedCount: skipped.count, unsupportedCount: skipped.filter { $0.kind == .unsupportedFormat }.count,
+            unsupportedExtensions: skipped.filter { $0.kind == .unsupportedFormat }.reduce(into: [:]) { $0[$1.formatExtension, default: 0] += 1 })
+    }
+
+    /// `.parquet: 2, .txt: 1`, most frequent first.
+    public static func byExtension(_ entries: [SkippedEntry]) -> String {
+        let counts = entries.reduce(into: [String: Int]()) { $0[$1.formatExtension, default: 0] += 1 }
+        return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
     }
 
     /// The inputs (filtered, formats and output names decided) and the entries under the input
@@ -387,7 +412,7 @@ public struct BatchJob {
     /// outputs would collide.
     func plan(source: any BatchSource) throws -> (files: [PlannedFile], skipped: [SkippedEntry]) {
         let listing: SourceListing
-        do { listing = try source.list() } catch let error as S3Error { throw JobFailure.io(error.description) }
+        do { listing = try source.list() } catch let error as ObjectStoreError { throw JobFailure.io(error.description) }
         var skipped = listing.skipped
         let includes = options.include.map(Glob.init)
         let excludes = options.exclude.map(Glob.init)
@@ -400,7 +425,8 @@ public struct BatchJob {
                     if !excludes.contains(where: { $0.matches(file.relativePath) }) {
                         skipped.append(SkippedEntry(
                             name: DisplayName.of(file.relativePath),
-                            reason: "not an input format (.csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz; --include selects others)"))
+                            reason: "not an input format (.csv, .tsv, .psv, .jsonl, .ndjson, .json, optionally .gz; --include selects others)",
+                            kind: .unsupportedFormat))
                     }
                     continue
                 }
@@ -466,7 +492,7 @@ public struct BatchJob {
             return ("data", failure.description)
         case let failure as IOFailure: return ("io", failure.description)
         case let failure as UsageFailure: return ("usage", failure.description)
-        case let failure as S3Error: return ("store", failure.description)
+        case let failure as ObjectStoreError: return ("store", failure.description)
         default: return ("io", "\(error)")
         }
     }

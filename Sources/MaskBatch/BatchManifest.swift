@@ -156,6 +156,11 @@ public struct BatchSummary: Codable, Sendable {
     /// devices, sockets, names that are not UTF-8, links out of the input, link cycles. (Not
     /// `files_skipped`, which counts inputs left as they were because they are unchanged.)
     public var skipped: [SkippedEntry] = []
+    /// How many entries `skipped` lists, and how many of them are data in a format mask does not
+    /// read, by extension (`{".parquet": 3}`): a count a monitor can alert on.
+    public var skippedCount = 0
+    public var unsupportedCount = 0
+    public var unsupportedExtensions: [String: Int] = [:]
     /// A shared run (`--ledger`): its id, and the worker that wrote this summary.
     public var runID: String?
     public var worker: String?
@@ -184,6 +189,9 @@ public struct BatchSummary: Codable, Sendable {
         case finishedAt = "finished_at"
         case elapsedSeconds = "elapsed_seconds"
         case failures, files, skipped
+        case skippedCount = "skipped_count"
+        case unsupportedCount = "unsupported_count"
+        case unsupportedExtensions = "unsupported_extensions"
         case runID = "run_id"
         case worker
         case endedRun = "ended_run"

@@ -8,28 +8,30 @@ import MaskCore
 import MaskObjectStore
 import MaskPipeline
 
-/// A batch's `--input` or `--output`: a local folder or an `s3://bucket/prefix`.
+/// A batch's `--input` or `--output`: a local folder, or an `s3://` or `gs://` bucket and prefix.
 public enum BatchLocation: Sendable, CustomStringConvertible {
     case local(String)
-    case s3(S3Location)
+    case object(ObjectLocation)
 
     public static func parse(_ text: String) throws -> BatchLocation {
-        if text.hasPrefix("s3://") {
-            guard let location = S3Location.parse(text) else { throw JobFailure.usage("'\(text)' is not an s3://bucket/prefix URL") }
-            return .s3(location)
+        if ObjectLocation.looksLikeObjectURL(text) {
+            guard let location = ObjectLocation.parse(text) else {
+                throw JobFailure.usage("'\(text)' is not a \(text.prefix { $0 != ":" })://bucket/prefix URL")
+            }
+            return .object(location)
         }
-        if text.contains("://") { throw JobFailure.usage("'\(text)': only local folders and s3:// URLs are supported (use an S3-compatible endpoint for GCS or MinIO)") }
+        if text.contains("://") { throw JobFailure.usage("'\(text)': only local folders, s3:// and gs:// URLs are supported") }
         return .local(text)
     }
 
     public var description: String {
         switch self {
         case .local(let path): return path
-        case .s3(let location): return "s3://\(location.bucket)/\(location.folderPrefix)"
+        case .object(let location): return "\(location.scheme.rawValue)://\(location.bucket)/\(location.folderPrefix)"
         }
     }
 
-    var isS3: Bool { if case .s3 = self { return true } else { return false } }
+    var objectLocation: ObjectLocation? { if case .object(let location) = self { return location } else { return nil } }
 
     /// Whether one location lies inside the other (or they are the same).
     func overlaps(_ other: BatchLocation) -> Bool {
@@ -38,8 +40,9 @@ public enum BatchLocation: Sendable, CustomStringConvertible {
             let x = LocalPaths.absolute(a) + "/"
             let y = LocalPaths.absolute(b) + "/"
             return x.hasPrefix(y) || y.hasPrefix(x)
-        case (.s3(let a), .s3(let b)):
-            return a.bucket == b.bucket && (a.folderPrefix.hasPrefix(b.folderPrefix) || b.folderPrefix.hasPrefix(a.folderPrefix))
+        case (.object(let a), .object(let b)):
+            return a.scheme == b.scheme && a.bucket == b.bucket
+                && (a.folderPrefix.hasPrefix(b.folderPrefix) || b.folderPrefix.hasPrefix(a.folderPrefix))
         default:
             return false
         }
@@ -279,14 +282,17 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
 
 // MARK: - Object storage
 
-final class S3Source: BatchSource, @unchecked Sendable {
-    let client: S3Client
-    let location: S3Location
+/// Objects under an `s3://` or `gs://` prefix.
+final class ObjectSource: BatchSource, @unchecked Sendable {
+    let client: any ObjectStoreClient
+    let location: ObjectLocation
     let pageSize: Int?
     private var pages: Int?
+    /// Listed objects by relative path (the generation to download with).
+    private var listed: [String: StoredObject] = [:]
     var listPages: Int? { pages }
 
-    init(client: S3Client, location: S3Location, pageSize: Int?) {
+    init(client: any ObjectStoreClient, location: ObjectLocation, pageSize: Int?) {
         self.client = client
         self.location = location
         self.pageSize = pageSize
@@ -298,7 +304,7 @@ final class S3Source: BatchSource, @unchecked Sendable {
     func list() throws -> SourceListing {
         let prefix = location.folderPrefix
         let before = client.listPages
-        let objects = try client.list(bucket: location.bucket, prefix: prefix, pageSize: pageSize)
+        let objects = try client.listObjects(bucket: location.bucket, prefix: prefix, pageSize: pageSize)
         pages = client.listPages - before
         var listing = SourceListing()
         for object in objects {
@@ -311,8 +317,9 @@ final class S3Source: BatchSource, @unchecked Sendable {
                 continue
             }
             guard !isHiddenPath(relative) else { continue }
+            listed[relative] = object
             listing.files.append(
-                SourceFile(relativePath: relative, uri: "s3://\(location.bucket)/\(object.key)", size: object.size, etag: object.etag, modified: nil))
+                SourceFile(relativePath: relative, uri: location.uri(of: object.key), size: object.size, etag: object.identity, modified: nil))
         }
         listing.files.sort { Array($0.relativePath.utf8).lexicographicallyPrecedes(Array($1.relativePath.utf8)) }
         listing.skipped = SkippedEntry.sorted(listing.skipped)
@@ -321,22 +328,32 @@ final class S3Source: BatchSource, @unchecked Sendable {
 
     func localPath(of file: SourceFile, in directory: String) throws -> String {
         let path = "\(directory)/input"
-        // If-Match: the object must still be the one listed, or the identity recorded would lie.
-        try client.download(bucket: location.bucket, key: location.folderPrefix + file.relativePath, to: path, ifMatch: file.etag)
+        // A precondition (S3 If-Match on the ETag, GCS the generation): the object must still be
+        // the one listed, or the identity recorded would lie.
+        let expected = listed[file.relativePath] ?? StoredObject(key: "", size: file.size, identity: file.etag ?? "")
+        try client.download(bucket: location.bucket, key: location.folderPrefix + file.relativePath, to: path, expected: expected)
         return path
     }
 }
 
-final class S3Destination: BatchDestination, @unchecked Sendable {
-    let client: S3Client
-    let location: S3Location
+/// Outputs under an `s3://` or `gs://` prefix. Where the store enforces preconditions (GCS),
+/// every write says what it expects to find: nothing (`ifGenerationMatch=0`) or the generation
+/// this run last saw or wrote. A concurrent writer makes the commit fail (HTTP 412) instead of
+/// being silently overwritten. Not in a shared run: its workers write the same prefix by
+/// design, and the ledger's claims are what keeps them apart.
+final class ObjectDestination: BatchDestination, @unchecked Sendable {
+    let client: any ObjectStoreClient
+    let location: ObjectLocation
     let workDirectory: String?
     let log: @Sendable (String) -> Void
     private(set) var stagingDirectory = ""
-    /// What was under the prefix when the run started: relative path -> size.
-    private var existing: [String: Int] = [:]
+    private let lock = NSLock()
+    /// What is under the prefix: relative path -> (size, generation), from the listing at the
+    /// start, then kept up to date by this run's own writes and removals.
+    private var existing: [String: (size: Int, generation: String?)] = [:]
+    private var usePreconditions = false
 
-    init(client: S3Client, location: S3Location, workDirectory: String?, log: @escaping @Sendable (String) -> Void) {
+    init(client: any ObjectStoreClient, location: ObjectLocation, workDirectory: String?, log: @escaping @Sendable (String) -> Void) {
         self.client = client
         self.location = location
         self.workDirectory = workDirectory
@@ -347,12 +364,13 @@ final class S3Destination: BatchDestination, @unchecked Sendable {
 
     func prepare(shared: Bool) throws {
         let prefix = location.folderPrefix
-        for object in try client.list(bucket: location.bucket, prefix: prefix) where object.key.hasPrefix(prefix) {
-            existing[String(object.key.dropFirst(prefix.count))] = object.size
+        usePreconditions = client.supportsPreconditions && !shared
+        for object in try client.listObjects(bucket: location.bucket, prefix: prefix, pageSize: nil) where object.key.hasPrefix(prefix) {
+            existing[String(object.key.dropFirst(prefix.count))] = (object.size, object.generation)
         }
         // In a shared run the other workers' uploads are in flight: the last worker aborts
         // what is left instead (finishSharedRun).
-        if !shared { try abortUnfinishedUploads() }
+        if !shared { try clearUnfinishedUploads() }
         let base = workDirectory ?? FileManager.default.temporaryDirectory.path
         do { try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true) } catch {
             throw JobFailure.io("cannot create work folder \(base): \(error.localizedDescription)")
@@ -365,40 +383,61 @@ final class S3Destination: BatchDestination, @unchecked Sendable {
     }
 
     /// Multipart uploads a killed run left open are invisible but billed: abort them.
-    private func abortUnfinishedUploads() throws {
-        let prefix = location.folderPrefix
-        for upload in try client.incompleteUploads(bucket: location.bucket, prefix: prefix) {
-            try client.abortUpload(bucket: location.bucket, key: upload.key, uploadID: upload.uploadID)
-            log("aborted an unfinished upload of s3://\(location.bucket)/\(upload.key) (a killed run's)")
+    private func clearUnfinishedUploads() throws {
+        for key in try client.clearUnfinishedUploads(bucket: location.bucket, prefix: location.folderPrefix) {
+            log("aborted an unfinished upload of \(location.uri(of: key)) (a killed run's)")
         }
     }
 
     func finishSharedRun() {
-        do { try abortUnfinishedUploads() } catch { log("warning: could not abort unfinished uploads: \(error)") }
+        do { try clearUnfinishedUploads() } catch { log("warning: could not abort unfinished uploads: \(error)") }
+    }
+
+    /// What a write of `path` must find there.
+    private func precondition(for path: String) -> WritePrecondition {
+        guard usePreconditions else { return .none }
+        return lock.withLock {
+            guard let known = existing[path] else { return .absent }
+            return known.generation.map(WritePrecondition.generation) ?? .none
+        }
+    }
+
+    private func record(_ path: String, size: Int?, generation: String?) {
+        lock.withLock { existing[path] = size.map { ($0, generation) } }
     }
 
     func read(_ path: String) throws -> Data? {
-        guard existing[path] != nil else { return nil }
-        return try client.get(bucket: location.bucket, key: key(path))
+        guard lock.withLock({ existing[path] }) != nil else { return nil }
+        return try client.fetch(bucket: location.bucket, key: key(path))
     }
 
-    func exists(_ path: String, size: Int) -> Bool { existing[path] == size }
+    func exists(_ path: String, size: Int) -> Bool { lock.withLock { existing[path]?.size == size } }
 
     func remove(_ path: String) throws {
-        try client.delete(bucket: location.bucket, key: key(path))
+        // Nothing to remove that this run knows of (a name not listed may be another run's,
+        // just written: a precondition of "absent" makes no sense for a delete).
+        if usePreconditions && lock.withLock({ existing[path] }) == nil { return }
+        try client.remove(bucket: location.bucket, key: key(path), precondition: precondition(for: path))
+        record(path, size: nil, generation: nil)
     }
 
     func commit(file: String, to path: String, sha256: String) throws {
         let type = path.hasSuffix(".gz") ? "application/gzip" : "application/octet-stream"
-        try client.upload(bucket: location.bucket, key: key(path), file: file, sha256: sha256, contentType: type)
+        let size = (try? S3Client.fileSize(file)) ?? 0
+        let generation = try client.upload(
+            bucket: location.bucket, key: key(path), file: file, sha256: sha256, contentType: type, precondition: precondition(for: path))
+        record(path, size: size, generation: generation)
     }
 
     func write(_ data: Data, to path: String) throws {
-        try client.put(bucket: location.bucket, key: key(path), data: data, contentType: path.hasSuffix(".json") ? "application/json" : "application/octet-stream")
+        let generation = try client.write(
+            bucket: location.bucket, key: key(path), data: data, contentType: path.hasSuffix(".json") ? "application/json" : "application/octet-stream",
+            precondition: precondition(for: path))
+        record(path, size: data.count, generation: generation)
     }
 
     func names(in directory: String, startingWith prefix: String) throws -> [String] {
-        existing.keys.filter { $0.hasPrefix(directory + prefix) && !$0.dropFirst(directory.count).contains("/") }
+        lock.withLock { existing.keys.filter { $0.hasPrefix(directory + prefix) && !$0.dropFirst(directory.count).contains("/") } }
     }
 
     func finish() {

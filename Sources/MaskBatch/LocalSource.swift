@@ -11,13 +11,33 @@ import MaskPipeline
 /// stderr, so nothing under the input is left out without a word (`--fail-on-skipped` makes
 /// any of them fail the run before anything is written).
 public struct SkippedEntry: Codable, Sendable, Equatable {
+    /// Why, as a class a program can count on.
+    public enum Kind: String, Codable, Sendable {
+        /// A regular file or object in a format mask does not read (`.parquet`, `.avro`, `.txt`):
+        /// data that is there and was not masked (`--fail-on-unsupported`).
+        case unsupportedFormat = "unsupported_format"
+        /// An entry mask will not open: a FIFO, socket or device, a name that is not UTF-8, a link
+        /// out of the input or in a cycle, a key with a `.` or `..` segment.
+        case notReadable = "not_readable"
+    }
+
     /// Relative path, escaped for display (`DisplayName`): bytes that are not UTF-8 as `\xNN`.
     public var name: String
     public var reason: String
+    public var kind: Kind
 
-    public init(name: String, reason: String) {
+    public init(name: String, reason: String, kind: Kind = .notReadable) {
         self.name = name
         self.reason = reason
+        self.kind = kind
+    }
+
+    /// The extension that names the format (`.parquet`; `.csv.bz2` is `.bz2`), lower-cased, or
+    /// `(none)`.
+    public var formatExtension: String {
+        let last = name.split(separator: "/").last.map(String.init) ?? name
+        guard let dot = last.lastIndex(of: "."), dot != last.startIndex else { return "(none)" }
+        return last[dot...].lowercased()
     }
 
     static func sorted(_ entries: [SkippedEntry]) -> [SkippedEntry] {

@@ -7,33 +7,6 @@ import Crypto
 import Foundation
 import MaskCore
 
-/// `s3://bucket/prefix`: a bucket and a key prefix (no leading `/`; a folder-like prefix ends in `/`).
-public struct S3Location: Sendable, Equatable, CustomStringConvertible {
-    public var bucket: String
-    public var prefix: String
-
-    public init(bucket: String, prefix: String) {
-        self.bucket = bucket
-        self.prefix = prefix
-    }
-
-    /// Parses `s3://bucket`, `s3://bucket/`, `s3://bucket/some/prefix[/]`; nil for anything else.
-    public static func parse(_ text: String) -> S3Location? {
-        guard text.hasPrefix("s3://") else { return nil }
-        let rest = text.dropFirst(5)
-        let bucket = rest.prefix { $0 != "/" }
-        guard !bucket.isEmpty else { return nil }
-        var prefix = String(rest.dropFirst(bucket.count))
-        while prefix.hasPrefix("/") { prefix.removeFirst() }
-        return S3Location(bucket: String(bucket), prefix: prefix)
-    }
-
-    /// The prefix as a folder: empty or ending in `/`.
-    public var folderPrefix: String { prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/" }
-
-    public var description: String { "s3://\(bucket)/\(prefix)" }
-}
-
 /// One object from a listing.
 public struct S3ObjectInfo: Sendable, Equatable {
     public var key: String
@@ -43,23 +16,6 @@ public struct S3ObjectInfo: Sendable, Equatable {
     public var lastModified: String
 }
 
-/// An S3 request that failed for good (after retries, or a client error such as 403 or 404).
-public struct S3Error: CategorizedFailure, Sendable {
-    public var category: FailureCategory { .store }
-    public var status: Int?
-    public var code: String?
-    public var message: String
-    public var operation: String
-
-    public var description: String {
-        var text = "\(operation): "
-        if let status { text += "HTTP \(status)" }
-        if let code { text += " \(code)" }
-        if !message.isEmpty { text += (status == nil && code == nil ? "" : ": ") + message }
-        return text
-    }
-}
-
 /// How to reach the store.
 public struct S3Configuration: Sendable {
     public enum Addressing: String, Sendable { case path, virtual }
@@ -67,7 +23,14 @@ public struct S3Configuration: Sendable {
     /// `scheme://host[:port]` (a path after the host is kept as a base path).
     public var endpoint: URL
     public var region: String
+    /// The keys when they never change (tests, explicit keys).
     public var credentials: AWSCredentials
+    /// Where keys come from before each request (temporary ones are refreshed); `credentials`
+    /// when nil.
+    public var provider: (any AWSCredentialProvider)?
+    /// Who the credentials are, for error messages (a role ARN, a profile); by default the access
+    /// key ID's first and last four characters (an identifier, not a secret, but no need to show it all).
+    public var identity: String?
     public var addressing: Addressing = .path
     /// Attempts per request (the first included) on network errors, 5xx, 429 and timeouts.
     public var maxAttempts = 5
@@ -88,7 +51,7 @@ public struct S3Configuration: Sendable {
     /// regional endpoint. Region: `explicit`, else `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`.
     public static func fromEnvironment(
         endpoint explicitEndpoint: String? = nil, region explicitRegion: String? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws -> S3Configuration {
         func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         let region = explicitRegion ?? nonEmpty("AWS_REGION") ?? nonEmpty("AWS_DEFAULT_REGION") ?? "us-east-1"
@@ -96,10 +59,13 @@ public struct S3Configuration: Sendable {
         guard let endpoint = URL(string: endpointText), let scheme = endpoint.scheme, ["http", "https"].contains(scheme.lowercased()), endpoint.host != nil else {
             throw S3Error(status: nil, code: nil, message: "'\(endpointText)' is not an http(s) URL", operation: "endpoint")
         }
-        guard let credentials = AWSCredentials.fromEnvironment(environment) else {
-            throw S3Error(status: nil, code: nil, message: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", operation: "credentials")
+        let provider: any AWSCredentialProvider
+        do { provider = try AWSCredentialChain(environment: environment, region: region, log: log).resolve() } catch let error as CredentialError {
+            throw S3Error(status: nil, code: nil, message: error.description, operation: "credentials")
         }
-        return S3Configuration(endpoint: endpoint, region: region, credentials: credentials)
+        var configuration = S3Configuration(endpoint: endpoint, region: region, credentials: try provider.credentials())
+        configuration.provider = provider
+        return configuration
     }
 }
 
@@ -122,6 +88,14 @@ public final class S3Client: @unchecked Sendable {
         self.configuration = configuration
         self.transport = transport
         signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
+    }
+
+    /// Who requests are made as, for messages.
+    public var credentialDescription: String {
+        if let identity = configuration.identity { return identity }
+        if let provider = configuration.provider { return provider.identity }
+        let id = configuration.credentials.accessKeyID
+        return id.count > 8 ? "access key \(id.prefix(4))…\(id.suffix(4))" : "access key \(id)"
     }
 
     // MARK: Operations
@@ -325,6 +299,14 @@ public final class S3Client: @unchecked Sendable {
             var headers = extra
             headers["host"] = host
             headers["x-amz-content-sha256"] = payloadHash
+            let signer: SigV4Signer
+            if let provider = configuration.provider {
+                do { signer = SigV4Signer(credentials: try provider.credentials(), region: configuration.region, service: "s3") } catch let error as CredentialError {
+                    throw S3Error(status: nil, code: nil, message: error.description, operation: operation, identity: provider.identity)
+                }
+            } else {
+                signer = self.signer
+            }
             let signed = signer.sign(method: method, encodedPath: path, query: query, headers: headers, payloadHash: payloadHash, date: Date())
             let retryReason: String
             do {
@@ -339,7 +321,7 @@ public final class S3Client: @unchecked Sendable {
                 let failure = S3Error(
                     status: response.status, code: code,
                     message: XMLScan.value("Message", in: bodyText[...]) ?? (code == nil ? bodyText.prefix(200).trimmingCharacters(in: .whitespacesAndNewlines) : ""),
-                    operation: operation)
+                    operation: operation, identity: response.status == 401 || response.status == 403 ? credentialDescription : nil)
                 guard retryable && attempt < configuration.maxAttempts else { throw failure }
                 retryReason = failure.description
             } catch let error as TransportError {
@@ -363,7 +345,7 @@ public final class S3Client: @unchecked Sendable {
         return text
     }
 
-    static func fileSize(_ path: String) throws -> Int {
+    public static func fileSize(_ path: String) throws -> Int {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw S3Error(status: nil, code: nil, message: "cannot stat \(path): \(String(cString: strerror(errno)))", operation: "upload")
@@ -454,5 +436,51 @@ enum XMLScan {
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
+
+// MARK: - As an object store
+
+extension S3Client: ObjectStoreClient {
+    public var scheme: ObjectLocation.Scheme { .s3 }
+    public var identityDescription: String { credentialDescription }
+    /// S3 has conditional writes only on some stores and versions: not relied on.
+    public var supportsPreconditions: Bool { false }
+
+    public func listObjects(bucket: String, prefix: String, pageSize: Int?) throws -> [StoredObject] {
+        try list(bucket: bucket, prefix: prefix, pageSize: pageSize).map {
+            StoredObject(key: $0.key, size: $0.size, identity: $0.etag)
+        }
+    }
+
+    public func download(bucket: String, key: String, to path: String, expected: StoredObject?) throws {
+        try download(bucket: bucket, key: key, to: path, ifMatch: expected?.identity)
+    }
+
+    public func fetch(bucket: String, key: String) throws -> Data? { try get(bucket: bucket, key: key) }
+
+    public func write(bucket: String, key: String, data: Data, contentType: String, precondition: WritePrecondition) throws -> String? {
+        try put(bucket: bucket, key: key, data: data, contentType: contentType)
+        return nil
+    }
+
+    public func upload(
+        bucket: String, key: String, file path: String, sha256: String?, contentType: String, precondition: WritePrecondition
+    ) throws -> String? {
+        try upload(bucket: bucket, key: key, file: path, sha256: sha256, contentType: contentType)
+        return nil
+    }
+
+    public func remove(bucket: String, key: String, precondition: WritePrecondition) throws {
+        try delete(bucket: bucket, key: key)
+    }
+
+    public func clearUnfinishedUploads(bucket: String, prefix: String) throws -> [String] {
+        var cleared: [String] = []
+        for upload in try incompleteUploads(bucket: bucket, prefix: prefix) {
+            try abortUpload(bucket: bucket, key: upload.key, uploadID: upload.uploadID)
+            cleared.append(upload.key)
+        }
+        return cleared
     }
 }

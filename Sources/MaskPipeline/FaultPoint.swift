@@ -14,7 +14,8 @@ import Darwin
 /// The steps, in order (README, "Crash safety"):
 /// - pipe `--output DIR`: `pipe.masking` (a first chunk written into a hidden part),
 ///   `pipe.parts-written`, `pipe.journal-written`, `pipe.old-output-removed`, `pipe.part-renamed`
-///   (the first of several), `pipe.parts-renamed`, `pipe.manifest-written`, `pipe.success-written`;
+///   (the first of several), `pipe.parts-renamed`, `pipe.manifest-written`, `pipe.success-written`; with an object
+///   `--output`, `pipe.part-uploaded` (each part, before the manifest and `_SUCCESS` go up);
 /// - `mask batch`: `batch.staged`, `batch.output-renamed`, `batch.file-committed`,
 ///   `batch.run-manifest-written`, `batch.success-written`;
 /// - `mask extract`: `extract.tables-staged`, `extract.journal-written`, `extract.table-moved`,

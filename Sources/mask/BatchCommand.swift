@@ -13,21 +13,25 @@ import Glibc
 
 struct Batch: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Mask every file under a folder or s3:// prefix into the same relative paths under another, resumably.",
+        abstract: "Mask every file under a folder, s3:// or gs:// prefix into the same relative paths under another, resumably.",
         discussion: """
             Inputs: .csv .tsv .psv .jsonl .ndjson .json, each optionally .gz (or what --include selects); names \
             starting with '.' or '_' are ignored. Other entries that are not masked (unknown extensions, FIFOs, devices, \
             sockets, names that are not UTF-8, symbolic links out of the input, link cycles) are listed with why on \
-            stderr and under "skipped" in the run manifest (--fail-on-skipped: exit 1, nothing written). A symbolic \
+            stderr and under "skipped" in the run manifest, counted in "skipped_count", "unsupported_count" and \
+            "unsupported_extensions" (--fail-on-skipped: exit 1, nothing written; --fail-on-unsupported: the same for \
+            files in formats mask does not read only). A symbolic \
             link inside --output is refused (exit 2). SRC/rel/users.csv becomes DST/rel/users.csv.gz (or \
             users.part-00000.csv.gz, ... over --max-part-size), committed by DST/_manifests/rel/users.csv.json. \
             DST/_batch_manifest.json sums up the run; DST/_SUCCESS appears only when every file is done.
 
-            A rerun skips files whose input (size and SHA-256, or S3 ETag), rules, key and settings are unchanged \
+            A rerun skips files whose input (size and SHA-256, S3 ETag or GCS MD5), rules, key and settings are unchanged \
             (--force redoes them) and finishes what a failed or killed run left.
 
-            Object storage: s3://bucket/prefix with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, \
-            AWS_REGION and AWS_ENDPOINT_URL (MinIO; Google Cloud Storage: https://storage.googleapis.com with HMAC keys).
+            Object storage: s3://bucket/prefix (AWS_REGION, AWS_ENDPOINT_URL for MinIO and other S3-compatible \
+            stores) and gs://bucket/prefix (the GCS JSON API; STORAGE_EMULATOR_HOST for an emulator), each with the \
+            credentials its environment provides (see the README: "Object storage and credentials"). GCS writes \
+            carry ifGenerationMatch preconditions: an output another writer changed during the run fails the file.
 
             Many workers, one batch: start any number of `mask batch` processes (on any machines) with the same \
             --ledger and --run-id and the same arguments. Each claims files in the ledger (FOR UPDATE SKIP LOCKED) \
@@ -43,10 +47,10 @@ struct Batch: ParsableCommand {
 
     @OptionGroup var rulesOption: RulesOption
 
-    @Option(name: .long, help: "Source: a local folder or s3://bucket/prefix.")
+    @Option(name: .long, help: "Source: a local folder, s3://bucket/prefix or gs://bucket/prefix.")
     var input: String
 
-    @Option(name: .long, help: "Destination: a local folder or s3://bucket/prefix.")
+    @Option(name: .long, help: "Destination: a local folder, s3://bucket/prefix or gs://bucket/prefix.")
     var output: String
 
     @OptionGroup var inputFormat: InputFormatOptions
@@ -81,32 +85,16 @@ struct Batch: ParsableCommand {
     @Flag(name: .long, help: "Fail the run (exit 1) before writing anything if any entry under the input would not be masked (unknown extension, FIFO, device, socket, name not UTF-8, link out of the input).")
     var failOnSkipped = false
 
+    @Flag(name: .long, help: "Fail the run (exit 1) before writing anything if any file or object under the input is in a format mask does not read (.parquet, .avro, .txt, ...); other skipped entries are only reported.")
+    var failOnUnsupported = false
+
     @Option(name: .long, help: "Write the run summary (JSON, as DST/_batch_manifest.json) to this local file.")
     var report: String?
 
-    @Option(name: .long, help: "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS for the region).")
-    var endpoint: String?
+    @OptionGroup var store: ObjectStoreFlags
 
-    @Option(name: .long, help: "S3 region for signing (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).")
-    var region: String?
-
-    @Flag(name: .long, help: "Virtual-hosted S3 addressing (bucket.host) instead of path-style (host/bucket).")
-    var virtualHost = false
-
-    @Option(name: .long, help: "Keys per S3 listing request (default: the server's, 1000 on AWS).")
+    @Option(name: .long, help: "Keys per listing request (default: the server's, 1000 on AWS and GCS).")
     var pageSize: Int?
-
-    @Option(name: .long, help: "Upload outputs at least this large in parts (S3 multipart upload).")
-    var multipartThreshold: String = "64M"
-
-    @Option(name: .long, help: "Part size of a multipart upload (S3 needs at least 5M).")
-    var partSize: String = "16M"
-
-    @Option(name: .long, help: "Attempts per S3 request on network errors, 5xx and throttling (with exponential backoff).")
-    var retries: Int = 5
-
-    @Option(name: .long, help: "Local folder for temporary files when --output is in object storage (default: $TMPDIR).")
-    var workDir: String?
 
     @Flag(name: .shortAndLong, help: "Only failures and the summary on stderr; no per-file lines or progress.")
     var quiet = false
@@ -122,12 +110,11 @@ struct Batch: ParsableCommand {
     func validate() throws {
         guard parallelFiles >= 1 else { throw ValidationError("--parallel-files must be at least 1") }
         if let pageSize, pageSize < 1 || pageSize > 1000 { throw ValidationError("--page-size must be 1...1000") }
-        guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
+        try store.validate()
         guard let seconds = DurationOption.seconds(lease), seconds >= 0.2 else {
             throw ValidationError("--lease must be a duration of at least 200ms, like 60s, 2m or 1500ms (got '\(lease)')")
         }
         if ledgerOptions.ledger == nil && worker != nil { throw ValidationError("--worker needs --ledger") }
-        try ByteSize.validate([("--multipart-threshold", multipartThreshold), ("--part-size", partSize)])
     }
 
     func run() throws {
@@ -151,20 +138,22 @@ struct Batch: ParsableCommand {
             options.allowMissingFields = rulesOption.allowMissingFields
             options.followSymlinks = followSymlinks
             options.failOnSkipped = failOnSkipped
+            options.failOnUnsupported = failOnUnsupported
             options.reportPath = report
             options.showProgress = isatty(STDERR_FILENO) != 0 && !quiet
             options.listFiles = !quiet
             options.log = { line in
                 if line.hasPrefix("error: ") { printError(String(line.dropFirst(7))) } else { printNote(line) }
             }
-            options.endpoint = endpoint
-            options.region = region
-            options.addressing = virtualHost ? .virtual : .path
+            options.endpoint = store.endpoint
+            options.gcsEndpoint = store.gcsEndpoint
+            options.region = store.region
+            options.addressing = store.virtualHost ? .virtual : .path
             options.pageSize = pageSize
-            options.multipartThreshold = ByteSize.parse(multipartThreshold)!
-            options.partSize = ByteSize.parse(partSize)!
-            options.maxAttempts = retries
-            options.workDirectory = workDir
+            options.multipartThreshold = ByteSize.parse(store.multipartThreshold)!
+            options.partSize = ByteSize.parse(store.partSize)!
+            options.maxAttempts = store.retries
+            options.workDirectory = store.workDir
             if let url = ledgerOptions.ledger {
                 options.shared = SharedRun(
                     ledgerURL: url, runID: ledgerOptions.runId ?? UUID().uuidString.lowercased(), worker: worker,
@@ -179,6 +168,10 @@ struct Batch: ParsableCommand {
             if summary.filesCancelled > 0 { line += ", \(summary.filesCancelled) not started" }
             line += String(format: "; %.1f MB masked in %.2f s (%.1f MB/s) -> %@", Double(summary.maskedInputBytes) / 1e6, summary.elapsedSeconds, rate, DisplayName.of(summary.destination))
             printNote(line)
+            if summary.unsupportedCount > 0 {
+                // Data that is there and was not masked: the line a reader of the log must not miss.
+                printNote("warning: \(summary.unsupportedCount) \(summary.unsupportedCount == 1 ? "file" : "files") under the input in formats mask does not read, NOT masked (\(BatchJob.byExtension(summary.skipped.filter { $0.kind == .unsupportedFormat }))); --fail-on-unsupported makes this fail the run")
+            }
             if !summary.skipped.isEmpty {
                 // Every entry is in the report and the run manifest; the first ones here.
                 let shown = 20

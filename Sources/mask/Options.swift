@@ -1,6 +1,7 @@
 import ArgumentParser
 import MaskCore
 import MaskEngine
+import MaskObjectStore
 import MaskPipeline
 import MaskRules
 
@@ -147,5 +148,52 @@ enum DurationOption {
         }
         guard let value = Double(text), value.isFinite, value >= 0 else { return nil }
         return value
+    }
+}
+
+/// Where `s3://` and `gs://` are reached and how objects go up: shared by `mask batch` and pipe
+/// mode (credentials come from the environment, never from flags).
+struct ObjectStoreFlags: ParsableArguments {
+    @Option(name: .long, help: "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS for the region).")
+    var endpoint: String?
+
+    @Option(name: .long, help: "Google Cloud Storage endpoint URL (default: STORAGE_EMULATOR_HOST, else https://storage.googleapis.com).")
+    var gcsEndpoint: String?
+
+    @Option(name: .long, help: "S3 region for signing (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).")
+    var region: String?
+
+    @Flag(name: .long, help: "Virtual-hosted S3 addressing (bucket.host) instead of path-style (host/bucket).")
+    var virtualHost = false
+
+    @Option(name: .long, help: "Upload outputs at least this large in parts (S3 multipart upload) or chunks (GCS resumable upload).")
+    var multipartThreshold: String = "64M"
+
+    @Option(name: .long, help: "Part size of a multipart upload (S3 needs at least 5M), chunk size of a resumable one (GCS: a multiple of 256K).")
+    var partSize: String = "16M"
+
+    @Option(name: .long, help: "Attempts per object-store request on network errors, 5xx and throttling (exponential backoff with jitter).")
+    var retries: Int = 5
+
+    @Option(name: .long, help: "Local folder for temporary files when --input or --output is in object storage (default: $TMPDIR).")
+    var workDir: String?
+
+    func validate() throws {
+        guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
+        try ByteSize.validate([("--multipart-threshold", multipartThreshold), ("--part-size", partSize)])
+    }
+
+    /// These settings for the library, with `log` for retries and credential refreshes.
+    func options(log: @escaping @Sendable (String) -> Void) -> ObjectStoreOptions {
+        var options = ObjectStoreOptions()
+        options.endpoint = endpoint
+        options.gcsEndpoint = gcsEndpoint
+        options.region = region
+        options.addressing = virtualHost ? .virtual : .path
+        options.multipartThreshold = ByteSize.parse(multipartThreshold)!
+        options.partSize = ByteSize.parse(partSize)!
+        options.maxAttempts = retries
+        options.log = log
+        return options
     }
 }

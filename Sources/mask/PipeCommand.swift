@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MaskCore
+import MaskBatch
 import MaskEngine
 import MaskLedger
 import MaskPipeline
@@ -17,7 +18,7 @@ struct Pipe: ParsableCommand {
 
     @OptionGroup var rulesOption: RulesOption
 
-    @Option(name: .long, help: "Input file (plain or gzip); standard input when omitted or '-'.")
+    @Option(name: .long, help: "Input file or object (s3://bucket/key, gs://bucket/key; plain or gzip); standard input when omitted or '-'.")
     var input: String?
 
     @OptionGroup var inputFormat: InputFormatOptions
@@ -29,7 +30,7 @@ struct Pipe: ParsableCommand {
 
     @OptionGroup var parts: PartOptions
 
-    @Option(name: .long, help: "Write parts, _manifest.json and _SUCCESS into this directory instead of stdout.")
+    @Option(name: .long, help: "Write parts, _manifest.json and _SUCCESS into this directory (or s3:// / gs:// prefix, _SUCCESS uploaded last) instead of stdout.")
     var output: String?
 
     @Flag(name: .long, help: "Replace a masked extract already in --output.")
@@ -46,6 +47,8 @@ struct Pipe: ParsableCommand {
 
     @Option(name: .long, help: "Rescan the masked output with these rules' detectors and fail (exit 1) if anything is found.")
     var verify: String?
+
+    @OptionGroup var store: ObjectStoreFlags
 
     @OptionGroup var ledgerOptions: LedgerOptions
 
@@ -79,7 +82,11 @@ struct Pipe: ParsableCommand {
             let result = try RunRecorder.recordPipeRun(
                 ledgerOptions.settings, command: "mask run", rules: (compiled.fingerprint, hasher?.keyID), output: output, log: { printNote($0) }
             ) {
-                try MaskJob(rules: compiled, hasher: hasher, options: options).run()
+                guard ObjectPipe.isObjectRun(input: input, output: output) else {
+                    return try MaskJob(rules: compiled, hasher: hasher, options: options).run()
+                }
+                let stores = store.options(log: { printNote($0) })
+                return try ObjectPipe(rules: compiled, hasher: hasher, options: options, stores: stores, workDirectory: store.workDir).run()
             }
             // Logs of schedulers (Airflow, Argo, Kubernetes) are not terminals: the summary goes
             // there too, unless --quiet.

@@ -73,7 +73,7 @@ func reply(_ status: Int, _ body: String = "", headers: [String: String] = [:]) 
         #expect {
             try client(transport).list(bucket: "b", prefix: "p/")
         } throws: { error in
-            (error as? S3Error)?.description == "list s3://b/p/: HTTP 403 AccessDenied: Access Denied"
+            (error as? S3Error)?.description == "list s3://b/p/: HTTP 403 AccessDenied: Access Denied (as access key AK)"
         }
         #expect(transport.requests.count == 1)
     }

@@ -111,6 +111,6 @@ import Testing
         #expect(configuration.endpoint.absoluteString == "http://127.0.0.1:9000")
         let aws = try S3Configuration.fromEnvironment(environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
         #expect(aws.endpoint.absoluteString == "https://s3.us-east-1.amazonaws.com")
-        #expect(throws: S3Error.self) { try S3Configuration.fromEnvironment(environment: [:]) }
+        #expect(throws: S3Error.self) { try S3Configuration.fromEnvironment(environment: ["AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent"]) }
     }
 }

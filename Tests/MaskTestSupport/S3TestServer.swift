@@ -60,7 +60,22 @@ public final class S3TestServer: @unchecked Sendable {
     /// The PATH that finds the python3 with moto (pyenv shims, a virtualenv, ...).
     static let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
 
-    init(checkSignatures: Bool = false) {
+    /// A server of its own that checks signatures after its first `unauthenticatedRequests`
+    /// requests (the test's set-up, and a first call of mask's that moto cannot check, such as
+    /// the unsigned STS `AssumeRoleWithWebIdentity`). Stop it with `stop()`.
+    public static func dedicated(unauthenticatedRequests: Int) -> S3TestServer {
+        S3TestServer(checkSignatures: false, unauthenticatedRequests: unauthenticatedRequests)
+    }
+
+    /// Stops a `dedicated` server.
+    public func stop() {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    init(checkSignatures: Bool = false, unauthenticatedRequests: Int? = nil) {
         var template = Array("\(FileManager.default.temporaryDirectory.path)/mask-s3-XXXXXX".utf8CString)
         precondition(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) } != nil)
         directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -78,7 +93,7 @@ public final class S3TestServer: @unchecked Sendable {
                     "PATH": Self.searchPath, "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root",
                     "S3_UPLOAD_PART_MIN_SIZE": String(Self.minimumPartSize), "LANG": "C.UTF-8",
                     // The first requests (creating the user and its key) go unchecked, all later ones are verified.
-                    "INITIAL_NO_AUTH_ACTION_COUNT": checkSignatures ? "3" : "",
+                    "INITIAL_NO_AUTH_ACTION_COUNT": unauthenticatedRequests.map(String.init) ?? (checkSignatures ? "3" : ""),
                 ].filter { !$0.value.isEmpty },
                 actions: &actions)
             posix_spawn_file_actions_destroy(&actions)

@@ -31,6 +31,8 @@ public struct TemporaryDirectory {
     @discardableResult
     public func write(_ name: String, _ bytes: [UInt8]) -> String {
         let target = file(name)
+        // Its folders first: `createFile` fails silently without them.
+        try? FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: target, contents: Data(bytes))
         return target
     }
