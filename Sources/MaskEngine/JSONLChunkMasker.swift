@@ -276,6 +276,10 @@ struct LineMasker: ~Copyable {
             statistics.fieldChanges[index] += line.fieldChanges[index]
             line.fieldChanges[index] = 0
         }
+        for index in line.fieldUnreadable.indices where line.fieldUnreadable[index] != 0 {
+            statistics.fieldUnreadable[index] += line.fieldUnreadable[index]
+            line.fieldUnreadable[index] = 0
+        }
         lineDirty = false
     }
 
@@ -285,6 +289,7 @@ struct LineMasker: ~Copyable {
         for index in line.detectorRejections.indices { line.detectorRejections[index] = 0 }
         for index in line.detectorLimitHits.indices { line.detectorLimitHits[index] = 0 }
         for index in line.fieldChanges.indices { line.fieldChanges[index] = 0 }
+        for index in line.fieldUnreadable.indices { line.fieldUnreadable[index] = 0 }
         lineDirty = false
     }
 
@@ -496,9 +501,13 @@ struct LineMasker: ~Copyable {
     mutating func apply(_ slot: Int32, to value: UnsafeRawBufferPointer) -> Bool {
         lineDirty = true
         // Unmanaged: the masker holds the programs for the whole chunk, so no retain per value.
-        return programs[Int(slot)]._withUnsafeGuaranteedRef {
+        let replaced = programs[Int(slot)]._withUnsafeGuaranteedRef {
             values.apply($0, to: value, scratch: scratch, statistics: &line)
         } == .replaced
+        if replaced && scratch.hashedUnreadable && programs[Int(slot)]._withUnsafeGuaranteedRef({ $0.kind == .hash }) {
+            line.fieldUnreadable[Int(slot)] += 1
+        }
+        return replaced
     }
 
     /// Writes `scratch.replacement` as a JSON string in place of `start..<end`.

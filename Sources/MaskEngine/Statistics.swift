@@ -15,12 +15,16 @@ public struct MaskStatistics: Sendable, Equatable, Codable {
     public var detectorLimitHits: [Int]
     /// Values changed per input column / field rule.
     public var fieldChanges: [Int]
+    /// Values per column / field rule that its hash normaliser could not read (a phone column
+    /// holding `n/a`): hashed as they are (trimmed) instead, so they stay distinct.
+    public var fieldUnreadable: [Int] = []
 
     public init(detectors: Int, fields: Int) {
         detectorMatches = Array(repeating: 0, count: detectors)
         detectorRejections = Array(repeating: 0, count: detectors)
         detectorLimitHits = Array(repeating: 0, count: detectors)
         fieldChanges = Array(repeating: 0, count: fields)
+        fieldUnreadable = Array(repeating: 0, count: fields)
     }
 
     public mutating func merge(_ other: MaskStatistics) {
@@ -34,5 +38,9 @@ public struct MaskStatistics: Sendable, Equatable, Codable {
             fieldChanges += Array(repeating: 0, count: other.fieldChanges.count - fieldChanges.count)
         }
         for index in other.fieldChanges.indices { fieldChanges[index] += other.fieldChanges[index] }
+        if fieldUnreadable.count < other.fieldUnreadable.count {
+            fieldUnreadable += Array(repeating: 0, count: other.fieldUnreadable.count - fieldUnreadable.count)
+        }
+        for index in other.fieldUnreadable.indices { fieldUnreadable[index] += other.fieldUnreadable[index] }
     }
 }

@@ -15,6 +15,9 @@ public final class MaskScratch {
     var normalized: [UInt8] = []
     var decoded: [UInt8] = []
     var replacement: [UInt8] = []
+    /// Set by every `hash`: whether the value's normaliser could not read it and the value was
+    /// hashed as it is (trimmed) instead (`MaskStatistics.fieldUnreadable`).
+    public internal(set) var hashedUnreadable = false
     public var fields: [CSVField] = []
     /// Set only by `mask bench`'s detector profile (nil everywhere else: one branch per scanned
     /// value): records what the scan policies hand to the detectors.
@@ -187,11 +190,15 @@ public struct ValueMasker: Sendable {
             return .replaced
         case .hash:
             guard !value.isEmpty else { return .unchanged }
-            let normalizer: Normalizer
+            var normalizer: Normalizer
             switch program.normalization {
             case .fixed(let fixed): normalizer = fixed
             case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
             }
+            // A value the normaliser cannot read would collapse with every other such value
+            // (`n/a` and `unknown` both `+1`): it is hashed as it is, and counted.
+            scratch.hashedUnreadable = !normalizer.canRead(value)
+            if scratch.hashedUnreadable { normalizer = .trim }
             scratch.replacement.removeAll(keepingCapacity: true)
             let capacity = normalizer.maximumCount(forValueOf: value.count)
             if capacity <= 512 {

@@ -21,6 +21,13 @@ public struct Manifest: Codable, Sendable {
         public var name: String
         public var policy: String
         public var changed: Int
+        /// Values the column's hash normaliser could not read, hashed as they are instead.
+        public var unreadableByNormalizer: Int = 0
+
+        enum CodingKeys: String, CodingKey {
+            case name, policy, changed
+            case unreadableByNormalizer = "unreadable_by_normalizer"
+        }
     }
 
     public var tool = "mask"

@@ -13,6 +13,35 @@ import MaskRules
 public enum InputFormat: String, Sendable, CaseIterable {
     case csv
     case jsonl
+    /// PostgreSQL `COPY … TO STDOUT` in its text format (`EscapedTextDialect.Flavor.postgres`).
+    case pgtext
+    /// MySQL / MariaDB `SELECT … INTO OUTFILE` and `mariadb --batch` (`EscapedTextDialect.Flavor.mysql`).
+    case mysql
+
+    /// Whether records are delimited fields (every format but JSONL).
+    public var hasFields: Bool { self != .jsonl }
+
+    /// The delimiter when none is given: CSV by the file name (`delimiter(fromPath:)`), tab for
+    /// the database text formats (what `COPY` and `INTO OUTFILE` write by default).
+    public static func delimiter(for format: InputFormat, path: String) -> UInt8 {
+        switch format {
+        case .csv, .jsonl: return delimiter(fromPath: path)
+        case .pgtext, .mysql: return 0x09
+        }
+    }
+
+    /// The escaped-text dialect of `pgtext` and `mysql` inputs, `nil` for CSV and JSONL.
+    public func textDialect(_ dialect: CSVDialect, _ text: TextExportOptions) -> EscapedTextDialect? {
+        let flavor: EscapedTextDialect.Flavor
+        switch self {
+        case .csv, .jsonl: return nil
+        case .pgtext: flavor = .postgres
+        case .mysql: flavor = .mysql
+        }
+        return EscapedTextDialect(
+            flavor: flavor, delimiter: dialect.delimiter, hasHeader: dialect.hasHeader, escape: text.escape, enclose: text.enclose,
+            nullString: text.nullString)
+    }
 
     /// Guesses the format from a file name (`.csv`, `.tsv`, `.jsonl`, `.ndjson`, with `.gz`).
     public static func guess(fromPath path: String) -> InputFormat? {
@@ -33,11 +62,30 @@ public enum InputFormat: String, Sendable, CaseIterable {
     }
 }
 
+/// How the database text formats spell what CSV has no word for (`--null-string`,
+/// `--enclosed-by`, `--escaped-by`).
+public struct TextExportOptions: Sendable, Equatable {
+    /// A further spelling of NULL besides `\N` (`NULL` for `mariadb --batch`).
+    public var nullString: [UInt8]?
+    /// MySQL `ENCLOSED BY` (only `"`).
+    public var enclose: UInt8?
+    /// MySQL `ESCAPED BY`: `\` (default) or `"` (Cloud SQL).
+    public var escape: UInt8 = EscapedTextDialect.backslash
+
+    public init(nullString: [UInt8]? = nil, enclose: UInt8? = nil, escape: UInt8 = EscapedTextDialect.backslash) {
+        self.nullString = nullString
+        self.enclose = enclose
+        self.escape = escape
+    }
+}
+
 /// Everything a pipe-mode run needs besides the rules: runtime behaviour, set by flags.
 public struct JobOptions: Sendable {
     public var input: String?
     public var format: InputFormat = .csv
     public var dialect = CSVDialect()
+    /// NULL spelling and quoting of `pgtext` and `mysql` inputs.
+    public var text = TextExportOptions()
     public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
     public var chunkSize = 2 << 20
     public var maxRecordSize = 16 << 20
@@ -147,8 +195,15 @@ public struct MaskJob {
         if let report = options.reportPath {
             do { try OutputFile.preflight(report, standardOutputDash: true, createdFolder: options.outputDirectory) } catch let error as IOFailure { throw JobFailure.io("--report: \(error)") }
         }
+        let textDialect = options.format.textDialect(options.dialect, options.text)
+        let framing: RecordFraming
+        switch options.format {
+        case .csv: framing = .csv(options.dialect)
+        case .jsonl: framing = .lines
+        case .pgtext, .mysql: framing = .escapedText(textDialect!)
+        }
         let chunker = Chunker(
-            source: source, framing: options.format == .csv ? .csv(options.dialect) : .lines,
+            source: source, framing: framing,
             targetSize: options.chunkSize, maxRecordSize: options.maxRecordSize)
         let values = ValueMasker(rules: rules, hasher: hasher)
         var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
@@ -164,6 +219,7 @@ public struct MaskJob {
             throw JobFailure.io(error.description)
         }
         statistics.fieldChanges = Array(repeating: 0, count: prepared.policies.count)
+        statistics.fieldUnreadable = statistics.fieldChanges
         let verifier = try options.verifyRules.map { try makeVerifier(rules: $0.forVerification, maskedHeader: prepared.header, dialect: prepared.dialect) }
         let verifyOnlyMasker = options.verifyOnly ? try makeVerifier(rules: rules, maskedHeader: prepared.header, dialect: prepared.dialect) : nil
 
@@ -173,7 +229,7 @@ public struct MaskJob {
             if options.verifyOnly {
                 sink = DiscardSink()
             } else if let directory = options.outputDirectory {
-                let ext = (options.format == .csv ? (options.dialect.delimiter == 0x09 ? ".tsv" : ".csv") : ".jsonl") + (options.compress ? ".gz" : "")
+                let ext = Self.partExtension(options.format, delimiter: options.dialect.delimiter) + (options.compress ? ".gz" : "")
                 sink = try DirectorySink(
                     directory: directory, fileExtension: ext, header: headerOutput, maxPartSize: options.maxPartSize, overwrite: options.overwrite,
                     writeSuccessMarker: options.writeSuccessMarker, log: options.log)
@@ -292,7 +348,8 @@ public struct MaskJob {
                       matchLimitHits: statistics.detectorLimitHits[$0])
             },
             fields: prepared.fieldNames.indices.map {
-                .init(name: prepared.fieldNames[$0], policy: prepared.policies[$0].name, changed: statistics.fieldChanges[$0])
+                .init(name: prepared.fieldNames[$0], policy: prepared.policies[$0].name, changed: statistics.fieldChanges[$0],
+                      unreadableByNormalizer: $0 < statistics.fieldUnreadable.count ? statistics.fieldUnreadable[$0] : 0)
             },
             threads: options.threads, compression: options.compress ? "gzip-\(options.level)" : "none",
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
@@ -314,6 +371,16 @@ public struct MaskJob {
             }
         }
         return JobResult(manifest: manifest, findings: located)
+    }
+
+    /// What parts are named: `.csv`, `.tsv` (tab-separated CSV), `.jsonl`; `.txt` for the
+    /// database text formats, whose escapes a CSV loader would not read.
+    static func partExtension(_ format: InputFormat, delimiter: UInt8) -> String {
+        switch format {
+        case .csv: return delimiter == 0x09 ? ".tsv" : ".csv"
+        case .jsonl: return ".jsonl"
+        case .pgtext, .mysql: return ".txt"
+        }
     }
 
     /// Reads the header (CSV) and builds the format's masker.
@@ -366,7 +433,47 @@ public struct MaskJob {
                 chunker.pushBack(Array(first[bomLength...]))
             }
             return (masker, header, names, plan.policies, dialect)
+        case .pgtext, .mysql:
+            return try prepareText(options.format.textDialect(options.dialect, options.text)!, chunker: chunker, values: values, inputName: inputName)
         }
+    }
+
+    /// The header (or, with `--no-header`, the first record) of escaped text, read with the same
+    /// rules as every record; names are decoded values.
+    private func prepareText(_ text: EscapedTextDialect, chunker: Chunker, values: ValueMasker, inputName: String) throws
+        -> (masker: any ChunkMasking, header: [UInt8], fieldNames: [String], policies: [FieldPolicy], dialect: CSVDialect)
+    {
+        guard let first = try chunker.takeFirstRecord(skipping: 0), !first.isEmpty || text.hasHeader else {
+            throw JobFailure.data(DataError(kind: .wrongFieldCount, detail: "the input is empty; expected a header", input: inputName, record: 0, byteOffset: 0))
+        }
+        var fields: [CSVField] = []
+        let span = first.withUnsafeBytes { text.nextRecord(in: $0, from: 0, fields: &fields) }!
+        if let problem = span.problem {
+            throw JobFailure.data(DataError(kind: problem, detail: text.hasHeader ? "in the header" : "", input: inputName, record: text.hasHeader ? 0 : 1, byteOffset: 0))
+        }
+        let names: [String]
+        if text.hasHeader {
+            var decoded: [UInt8] = []
+            names = first.withUnsafeBytes { bytes in
+                fields.map { field in
+                    text.decode(UnsafeRawBufferPointer(rebasing: bytes[field.start..<field.end]), enclosed: field.quoted, into: &decoded)
+                    return String(decoding: decoded, as: UTF8.self)
+                }
+            }
+            try refuseDataAsHeader(names, values: values, inputName: inputName)
+        } else {
+            names = fields.indices.map { String($0 + 1) }
+        }
+        let plan: CSVColumnPlan
+        do { plan = try CSVColumnPlan(names: names, rules: rules, requireExactFields: options.requireExactFields) } catch let error as PlanError { throw JobFailure.usage(error.description) }
+        let masker = EscapedTextChunkMasker(plan: plan, values: values, dialect: text, maxRecordSize: options.maxRecordSize, collectRejects: options.rejectsPath != nil)
+        var header: [UInt8] = []
+        if text.hasHeader {
+            first.withUnsafeBytes { header = plan.maskedHeader($0, record: span, fields: fields, delimiter: text.delimiter) }
+        } else {
+            chunker.pushBack(first)
+        }
+        return (masker, header, names, plan.policies, options.dialect)
     }
 
     /// `dialect` with the input's line end, read from its first bytes (see `sniffTerminator`),
@@ -407,6 +514,7 @@ public struct MaskJob {
     /// A masker that rescans masked output and reports what it finds.
     private func makeVerifier(rules verification: CompiledRules, maskedHeader: [UInt8], dialect: CSVDialect) throws -> any ChunkMasking {
         let values = ValueMasker(rules: verification, hasher: nil)
+        var scratchFields: [CSVField] = []
         switch options.format {
         case .csv:
             let names: [String]
@@ -424,6 +532,19 @@ public struct MaskJob {
             return CSVVerifier(plan: plan, values: values, dialect: dialect, maxRecordSize: options.maxRecordSize)
         case .jsonl:
             return JSONLVerifier(values: values, maxRecordSize: options.maxRecordSize)
+        case .pgtext, .mysql:
+            let text = options.format.textDialect(dialect, options.text)!
+            var names: [String] = []
+            if text.hasHeader, maskedHeader.withUnsafeBytes({ text.nextRecord(in: $0, from: 0, fields: &scratchFields) }) != nil {
+                var decoded: [UInt8] = []
+                names = maskedHeader.withUnsafeBytes { bytes in
+                    scratchFields.map { field in
+                        text.decode(UnsafeRawBufferPointer(rebasing: bytes[field.start..<field.end]), enclosed: field.quoted, into: &decoded)
+                        return String(decoding: decoded, as: UTF8.self)
+                    }
+                }
+            }
+            return EscapedTextVerifier(names: names, values: values, dialect: text)
         }
     }
 

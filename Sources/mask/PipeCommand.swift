@@ -61,6 +61,7 @@ struct Pipe: ParsableCommand {
             options.input = input
             options.format = inputFormat.format(for: input)
             options.dialect = try inputFormat.dialect(for: input)
+            options.text = try inputFormat.textOptions()
             parallel.apply(to: &options)
             parts.apply(to: &options)
             options.compress = compress == "gzip"

@@ -36,6 +36,7 @@ struct Verify: ParsableCommand {
                 options.input = file
                 options.format = inputFormat.format(for: file)
                 options.dialect = try inputFormat.dialect(for: file)
+                options.text = try inputFormat.textOptions()
                 options.verifyOnly = true
                 options.requireExactFields = false
                 let result: JobResult
