@@ -250,3 +250,111 @@ import Testing
         #expect(lines.count == 2 && lines[1].hasPrefix("1\t") && !lines[1].contains("ann@"))
     }
 }
+
+/// The escaped text formats on hand-made inputs: escapes a server writes rarely, chunk
+/// boundaries anywhere, malformed records, verification.
+@Suite struct EscapedTextFormatTests {
+    let directory = TemporaryDirectory()
+
+    /// Octal and hex escapes hide an email from a detector that reads the raw bytes; CRLF line
+    /// ends and an escaped CR stay as they were.
+    static let pgtext = "id\tnote\tplain\r\n1\tann\\100example.com\tkeep\\\\me\r\n2\tbob\\x40example.com\t\\N\r\n3\tline1\\nann@example.com\ta\\\rb\r\n"
+
+    @Test(arguments: ["1", "7", "64", "2M"])
+    func pgtextEscapesAreDecodedWhateverTheChunkSize(chunkSize: String) throws {
+        let input = directory.write("in.txt", Self.pgtext)
+        let result = Runner.mask(
+            ["--rules", MaskBinary.rules("pii.yaml"), "--format", "pgtext", "--compress", "none", "--input", input, "--chunk-size", chunkSize],
+            in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutText == "id\tnote\tplain\r\n1\t[EMAIL]\tkeep\\\\me\r\n2\t[EMAIL]\t\\N\r\n3\tline1\\n[EMAIL]\ta\\\rb\r\n")
+    }
+
+    /// MySQL's own escapes (`\0`, `\Z`), and an escaped delimiter and line end as INTO OUTFILE
+    /// writes them (backslash + the byte itself).
+    @Test(arguments: ["1", "5", "2M"])
+    func mysqlEscapedTabAndNewlineStayInsideTheValue(chunkSize: String) throws {
+        let input = directory.write("in.txt", "1\tcol1\\\t415-555-0104\\\tmore\\0\\Z\n2\tline1\\\nann@example.com\n")
+        let result = Runner.mask(
+            ["--rules", MaskBinary.rules("pii.yaml"), "--format", "mysql", "--no-header", "--compress", "none", "--input", input, "--chunk-size", chunkSize],
+            in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutText == "1\tcol1\\t[PHONE]\\tmore\\0\\Z\n2\tline1\\n[EMAIL]\n")
+    }
+
+    @Test func malformedRecordGoesToRejectsMasked() throws {
+        let input = directory.write("in.txt", "id\temail\tnote\n1\tann@example.com\tok\n2\tbob@example.com\tcarl@example.com\textra\n")
+        let rejects = directory.file("rejects.txt")
+        let result = Runner.mask(
+            ["--rules", MaskBinary.rules("pii.yaml"), "--format", "pgtext", "--compress", "none", "--input", input, "--rejects", rejects], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("record 2 at byte offset 35: wrong number of fields"))
+        let rejected = String(decoding: directory.read("rejects.txt"), as: UTF8.self)
+        #expect(rejected.hasPrefix("id\temail\tnote\n") && rejected.split(separator: "\n").count == 2)
+        #expect(!rejected.contains("@example.com"))
+        let without = Runner.mask(["--rules", MaskBinary.rules("pii.yaml"), "--format", "pgtext", "--compress", "none", "--input", input], in: directory)
+        #expect(without.status == 1)
+        #expect(!without.stderr.contains("example.com"))
+    }
+
+    @Test func verifyReadsDecodedValues() throws {
+        let clean = directory.write("clean.txt", "id\tnote\n1\t[EMAIL]\n2\t\\N\n")
+        let dirty = directory.write("dirty.txt", "id\tnote\n1\tann\\x40example.com\n")
+        let rules = MaskBinary.rules("pii.yaml")
+        #expect(Runner.mask(["verify", "--rules", rules, "--format", "pgtext", clean], in: directory).status == 0)
+        let found = Runner.mask(["verify", "--rules", rules, "--format", "pgtext", dirty], in: directory)
+        #expect(found.status == 1, "\(found.stderr)")
+        #expect(found.stdoutText.contains("field note") || found.stderr.contains("field note"))
+    }
+
+    @Test func nullStringNeedsATextFormat() {
+        let result = Runner.mask(["--rules", MaskBinary.rules("pii.yaml"), "--null-string", "NULL"], in: directory)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--null-string needs --format pgtext or mysql"))
+    }
+
+    /// JSON `null` and CSV's unquoted empty field (PostgreSQL's NULL) stay NULL under every policy.
+    @Test func nullStaysNullInCSVAndJSONUnderEveryPolicy() throws {
+        let rules = directory.write("rules.yaml", """
+            version: 1
+            detectors:
+              email: { pattern: '[a-z]+@[a-z]+\\.com', token: "[EMAIL]" }
+            fields:
+              h: hash
+              r: redact
+              m: { mask: { keep_last: 2 } }
+              s: scan
+            default: scan
+            hash: { algorithm: hmac-sha256, key: env:MASK_HMAC_KEY }
+
+            """)
+        let csv = directory.write("in.csv", "h,r,m,s\n,,,\n\"\",\"\",\"\",\"\"\n")
+        let csvResult = Runner.mask(["--rules", rules, "--compress", "none", "--input", csv], in: directory)
+        #expect(csvResult.status == 0, "\(csvResult.stderr)")
+        #expect(csvResult.stdoutText == "h,r,m,s\n,,,\n\"\",\"\",\"\",\"\"\n")
+        let jsonl = directory.write("in.jsonl", "{\"h\":null,\"r\":null,\"m\":null,\"s\":null}\n")
+        let jsonResult = Runner.mask(["--rules", rules, "--compress", "none", "--input", jsonl], in: directory)
+        #expect(jsonResult.status == 0, "\(jsonResult.stderr)")
+        #expect(jsonResult.stdoutText == "{\"h\":null,\"r\":null,\"m\":null,\"s\":null}\n")
+        let text = directory.write("in.txt", "h\tr\tm\ts\n\\N\t\\N\t\\N\t\\N\n")
+        let textResult = Runner.mask(["--rules", rules, "--format", "pgtext", "--compress", "none", "--input", text], in: directory)
+        #expect(textResult.stdoutText == "h\tr\tm\ts\n\\N\t\\N\t\\N\t\\N\n")
+    }
+
+    @Test func nullPolicyWritesTheFormatsOwnNull() throws {
+        let rules = directory.write("rules.yaml", """
+            version: 1
+            detectors:
+              email: { pattern: '[a-z]+@[a-z]+\\.com', token: "[EMAIL]" }
+            fields:
+              email: "null"
+            default: scan
+
+            """)
+        let text = directory.write("in.txt", "id\temail\n1\tann@x.com\n2\t\n")
+        let pg = Runner.mask(["--rules", rules, "--format", "pgtext", "--compress", "none", "--input", text], in: directory)
+        #expect(pg.stdoutText == "id\temail\n1\t\\N\n2\t\\N\n", "\(pg.stderr)")
+        let batch = Runner.mask(["--rules", rules, "--format", "mysql", "--null-string", "NULL", "--compress", "none", "--input", text], in: directory)
+        #expect(batch.stdoutText == "id\temail\n1\tNULL\n2\tNULL\n", "\(batch.stderr)")
+    }
+}

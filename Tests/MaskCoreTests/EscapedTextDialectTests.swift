@@ -40,3 +40,31 @@ struct EscapedTextDialectTests {
         #expect(boundaries(export, Self.cloudSQL) == [export.utf8.count])
     }
 }
+
+/// What a phone normaliser can read: values that hash alike only when they are the same number.
+struct NormalizerReadabilityTests {
+    @Test(arguments: ["n/a", "unknown", "", "-", "bob7@example.com", "call me", "12"])
+    func phoneNormalizersCannotReadNonPhones(value: String) {
+        let region = PhoneRegion.known["US"]!
+        Array(value.utf8).withUnsafeBytes { bytes in
+            #expect(!Normalizer.e164(region: region).canRead(bytes))
+            #expect(!Normalizer.digits.canRead(bytes))
+            #expect(Normalizer.lowercase.canRead(bytes))
+        }
+    }
+
+    @Test(arguments: ["415-555-0104", "+1 (415) 555-0104 x12", "０９０-１２３４-５６７８", "5550104 ext. 5"])
+    func phoneNormalizersReadPhones(value: String) {
+        Array(value.utf8).withUnsafeBytes { #expect(Normalizer.e164(region: PhoneRegion.known["US"]!).canRead($0)) }
+    }
+
+    @Test func postgresOctalAndHexEscapesDecode() {
+        let dialect = EscapedTextDialect(flavor: .postgres)
+        var decoded: [UInt8] = []
+        Array("a\\101\\x42\\7\\x4g\\b\\f\\v\\q".utf8).withUnsafeBytes { dialect.decode($0, enclosed: false, into: &decoded) }
+        #expect(decoded == Array("aAB".utf8) + [7, 4, UInt8(ascii: "g"), 8, 12, 11, UInt8(ascii: "q")])
+        var encoded: [UInt8] = []
+        decoded.withUnsafeBytes { dialect.appendField($0, enclosed: false, to: &encoded) }
+        #expect(String(decoding: encoded, as: UTF8.self) == "aAB\u{7}\u{4}g\\b\\f\\vq")
+    }
+}
