@@ -455,7 +455,10 @@ public struct BatchJob {
         let delimiter = file.dialect.delimiter == 0x09 ? "\\t" : String(UnicodeScalar(file.dialect.delimiter))
         return BatchFileSettings(
             format: format.rawValue, delimiter: format.hasFields ? delimiter : "", header: format.hasFields ? file.dialect.hasHeader : false,
-            level: options.level, chunkSize: options.chunkSize, maxPartSize: options.maxPartSize, maxRecordSize: options.maxRecordSize)
+            level: options.level, chunkSize: options.chunkSize, maxPartSize: options.maxPartSize, maxRecordSize: options.maxRecordSize,
+            textSyntax: format.textDialect(file.dialect, options.text).map { text in
+                "null=\(String(decoding: text.nullToken, as: UTF8.self)) enclosed=\(text.enclose.map { String(UnicodeScalar($0)) } ?? "") escaped=\(String(UnicodeScalar(text.escape)))"
+            })
     }
 
     /// An error's class (data, usage, io, store) and message.

@@ -358,3 +358,25 @@ import Testing
         #expect(batch.stdoutText == "id\temail\n1\tNULL\n2\tNULL\n", "\(batch.stderr)")
     }
 }
+
+/// `mask batch` reads the database text formats too, with the same options as pipe mode.
+@Suite struct BatchTextFormatTests {
+    let directory = TemporaryDirectory()
+
+    @Test func batchMasksPgtextFilesChosenByInclude() throws {
+        try FileManager.default.createDirectory(atPath: directory.file("in"), withIntermediateDirectories: true)
+        directory.write("in/users.txt", "id\temail\tnote\n1\tann@example.com\tline1\\nbob@example.com\n2\t\\N\tNULL\n")
+        let result = Runner.mask(
+            ["batch", "--rules", MaskBinary.rules("pii.yaml"), "--format", "mysql", "--null-string", "NULL", "--include", "*.txt",
+             "--input", directory.file("in"), "--output", directory.file("out")], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let outputs = directory.list("out").filter { !$0.hasPrefix("_") && !$0.hasPrefix(".") }
+        try #require(outputs.count == 1, "\(directory.list("out"))")
+        let text = String(decoding: Gzip.decompress(directory.read("out/\(outputs[0])"), in: directory).output, as: UTF8.self)
+        #expect(text.hasPrefix("id\temail\tnote\n1\t"))
+        #expect(text.contains("\tline1\\n[EMAIL]\n2\t\\N\tNULL\n"))
+        #expect(!text.contains("example.com"))
+        let manifest = String(decoding: directory.read("out/_manifests/users.txt.json"), as: UTF8.self)
+        #expect(manifest.contains("\"text_syntax\""))
+    }
+}
