@@ -218,6 +218,21 @@ public struct RecordFramer: Sendable {
     /// Runs never cross a record boundary (the LF ending one is unescaped), so counting back from
     /// an LF to the record's start is exact; `memchr` does the rest.
     private mutating func scanEscapedLines(_ base: UnsafePointer<UInt8>, count: Int, escape: UInt8) {
+        if !stopsAtFirstBoundary {
+            // Only the last boundary matters: search back from the end, one look per chunk.
+            var end = count
+            while end > position, let at = Self.lastIndex(of: 0x0A, base, from: position, to: end) {
+                var run = 0
+                while at - run - 1 >= recordStart && base[at - run - 1] == escape { run += 1 }
+                if run % 2 == 0 {
+                    recordStart = at + 1
+                    break
+                }
+                end = at
+            }
+            position = count
+            return
+        }
         while position < count, let found = memchr(base + position, 0x0A, count - position) {
             let at = UnsafeRawPointer(found) - UnsafeRawPointer(base)
             var run = 0

@@ -17,6 +17,9 @@ public struct EscapedTextChunkMasker: Sendable {
     public let collectRejects: Bool
     let programs: [PolicyProgram]
     let kinds: [PolicyProgram.Kind]
+    /// The programs unretained (`programs` keeps them alive): no retain and release per field,
+    /// as in `CSVChunkMasker`.
+    let unretainedPrograms: [Unmanaged<PolicyProgram>]
     let scanEverything: PolicyProgram
     let redactUnaligned: PolicyProgram
 
@@ -28,6 +31,7 @@ public struct EscapedTextChunkMasker: Sendable {
         self.collectRejects = collectRejects
         programs = plan.policies.map(PolicyProgram.init)
         kinds = programs.map(\.kind)
+        unretainedPrograms = programs.map { Unmanaged.passUnretained($0) }
         scanEverything = PolicyProgram(.scan(detectors: Array(values.rules.detectors.indices), replacement: .token))
         redactUnaligned = PolicyProgram(.redact(token: Array("[REDACTED]".utf8)))
     }
@@ -65,7 +69,9 @@ public struct EscapedTextChunkMasker: Sendable {
     ) {
         let delimiter = dialect.delimiter
         let expected = plan.expectedFieldCount
-        var changes = Array(repeating: 0, count: programs.count)
+        let changes = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(programs.count, 1))
+        changes.initialize(repeating: 0)
+        defer { changes.deallocate() }
         var copyStart = -1
         var copyEnd = -1
         var position = 0
@@ -74,6 +80,8 @@ public struct EscapedTextChunkMasker: Sendable {
             if copyStart >= 0 { output.append(UnsafeRawBufferPointer(rebasing: chunk[copyStart..<copyEnd])) }
             copyStart = -1
         }
+        kinds.withUnsafeBufferPointer { kinds in
+        unretainedPrograms.withUnsafeBufferPointer { programs in
         while position < chunk.count {
             guard let record = dialect.nextRecord(in: chunk, from: position, fields: &scratch.fields) else { break }
             position = record.end
@@ -110,10 +118,12 @@ public struct EscapedTextChunkMasker: Sendable {
             statistics.recordsOut += 1
             var emittedAny = false
             for column in 0..<fieldCount {
-                let field = scratch.fields[column]
+                let field = scratch.fields.withUnsafeBufferPointer { $0[column] }
                 let kind = kinds[column]
                 if kind == .drop { continue }
-                let outcome = kind == .keep ? .unchanged : outcome(of: field, program: programs[column], in: chunk, scratch: scratch, statistics: &statistics)
+                let outcome: ValueMasker.Outcome = kind == .keep
+                    ? .unchanged
+                    : programs[column]._withUnsafeGuaranteedRef { self.outcome(of: field, program: $0, in: chunk, scratch: scratch, statistics: &statistics) }
                 if kind == .hash && outcome == .replaced && scratch.hashedUnreadable { statistics.fieldUnreadable[column] += 1 }
                 if outcome == .unchanged {
                     let contiguous = emittedAny ? copyEnd + 1 == field.rawStart : copyEnd == field.rawStart
@@ -143,6 +153,8 @@ public struct EscapedTextChunkMasker: Sendable {
                 flush(&output)
                 output.append(UnsafeRawBufferPointer(rebasing: chunk[record.contentEnd..<record.end]))
             }
+        }
+        }
         }
         flush(&output)
         for column in 0..<programs.count { statistics.fieldChanges[column] += changes[column] }
