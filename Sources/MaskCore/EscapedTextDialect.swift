@@ -67,19 +67,36 @@ public struct EscapedTextDialect: Sendable, Equatable {
 
     /// The value a field's raw bytes (quotes excluded) stand for, into `output` (cleared first).
     public func decode(_ raw: UnsafeRawBufferPointer, enclosed: Bool, into output: inout [UInt8]) {
+        var none: [Int] = []
+        decode(raw, enclosed: enclosed, into: &output, offsets: &none, recordingOffsets: false)
+    }
+
+    /// `decode`, and where each decoded byte came from: decoded bytes `a..<b` were written as raw
+    /// bytes `offsets[a]..<offsets[b]` (`offsets` has one entry more than `output`), so a splice
+    /// into the decoded value can keep every raw byte around it as it was.
+    public func decode(_ raw: UnsafeRawBufferPointer, enclosed: Bool, into output: inout [UInt8], offsets: inout [Int]) {
+        decode(raw, enclosed: enclosed, into: &output, offsets: &offsets, recordingOffsets: true)
+    }
+
+    private func decode(_ raw: UnsafeRawBufferPointer, enclosed: Bool, into output: inout [UInt8], offsets: inout [Int], recordingOffsets: Bool) {
         output.removeAll(keepingCapacity: true)
+        offsets.removeAll(keepingCapacity: true)
+        defer { if recordingOffsets { offsets.append(raw.count) } }
         let count = raw.count
         var index = 0
         if escape == enclose {
             // `ESCAPED BY '"'`: LOAD DATA takes only a doubled quote as an escape.
             while index < count {
                 let byte = raw[index]
+                if recordingOffsets { offsets.append(index) }
                 output.append(byte)
                 index += enclosed && byte == escape && index + 1 < count && raw[index + 1] == escape ? 2 : 1
             }
             return
         }
         while index < count {
+            // Every pass writes exactly one decoded byte, from the raw bytes starting here.
+            if recordingOffsets { offsets.append(index) }
             let byte = raw[index]
             if let enclose, enclosed, byte == enclose, index + 1 < count, raw[index + 1] == enclose {
                 output.append(enclose)
@@ -194,6 +211,26 @@ public struct EscapedTextDialect: Sendable, Equatable {
         output.append(contentsOf: encoded)
     }
 
+    /// Appends `value` escaped for the inside of a field (no enclosing quotes added): what a
+    /// replacement spliced into an escaped value needs.
+    public func appendEscaped(_ value: UnsafeRawBufferPointer, enclosed: Bool, to output: inout [UInt8]) {
+        if let enclose, escape == enclose {
+            for byte in value {
+                output.append(byte)
+                if enclosed && byte == enclose { output.append(enclose) }
+            }
+            return
+        }
+        for byte in value {
+            if let letter = escaped(byte, enclosed: enclosed) {
+                output.append(escape)
+                output.append(letter)
+            } else {
+                output.append(byte)
+            }
+        }
+    }
+
     /// `appendField` into an array (rejects).
     public func appendField(_ value: UnsafeRawBufferPointer, enclosed: Bool, to output: inout [UInt8]) {
         if let enclose, escape == enclose {
@@ -208,14 +245,7 @@ public struct EscapedTextDialect: Sendable, Equatable {
             return
         }
         if enclosed, let enclose { output.append(enclose) }
-        for byte in value {
-            if let letter = escaped(byte, enclosed: enclosed) {
-                output.append(escape)
-                output.append(letter)
-            } else {
-                output.append(byte)
-            }
-        }
+        appendEscaped(value, enclosed: enclosed, to: &output)
         if enclosed, let enclose { output.append(enclose) }
     }
 

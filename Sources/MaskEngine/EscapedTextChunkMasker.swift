@@ -55,12 +55,59 @@ public struct EscapedTextChunkMasker: Sendable {
     private func outcome(
         of field: CSVField, program: PolicyProgram, in chunk: UnsafeRawBufferPointer, scratch: MaskScratch, statistics: inout MaskStatistics
     ) -> ValueMasker.Outcome {
+        scratch.replacementIsEncoded = false
         let raw = UnsafeRawBufferPointer(rebasing: chunk[field.start..<field.end])
         if !field.quoted && dialect.isNull(raw) { return .unchanged }
         if program.kind == .null { return .null }
         guard field.hasEscapedQuotes else { return values.apply(program, to: raw, scratch: scratch, statistics: &statistics) }
-        dialect.decode(raw, enclosed: field.quoted, into: &scratch.decoded)
-        return scratch.decoded.withUnsafeBytes { values.apply(program, to: $0, scratch: scratch, statistics: &statistics) }
+        guard program.kind == .scan else {
+            dialect.decode(raw, enclosed: field.quoted, into: &scratch.decoded)
+            return scratch.decoded.withUnsafeBytes { values.apply(program, to: $0, scratch: scratch, statistics: &statistics) }
+        }
+        // A scan changes only what it finds: the substitutes are spliced into the raw bytes, so
+        // the rest of the value keeps its escapes as written (`\x41`, `\<TAB>`, `\\`).
+        dialect.decode(raw, enclosed: field.quoted, into: &scratch.decoded, offsets: &scratch.decodedOffsets)
+        let outcome = scratch.decoded.withUnsafeBytes { values.apply(program, to: $0, scratch: scratch, statistics: &statistics) }
+        guard outcome == .replaced else { return outcome }
+        var spliced: [UInt8] = []
+        spliced.reserveCapacity(raw.count + scratch.replacement.count)
+        var decodedCursor = 0
+        let offsets = scratch.decodedOffsets
+        for (index, detection) in scratch.detections.enumerated() {
+            spliced.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[offsets[decodedCursor]..<offsets[detection.range.lowerBound]]))
+            scratch.replacement.withUnsafeBytes { replacement in
+                dialect.appendEscaped(UnsafeRawBufferPointer(rebasing: replacement[scratch.replacementPieces[index]]), enclosed: field.quoted, to: &spliced)
+            }
+            decodedCursor = detection.range.upperBound
+        }
+        spliced.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[offsets[decodedCursor]...]))
+        scratch.replacement = spliced
+        scratch.replacementIsEncoded = true
+        return .replaced
+    }
+
+    /// Writes the replacement left by `outcome(of:…)`: encoded as a field, or as it is when it
+    /// is already a splice of the raw bytes (with the field's enclosing quotes).
+    @inline(__always)
+    private func appendReplacement(enclosed: Bool, scratch: MaskScratch, to output: inout [UInt8]) {
+        if scratch.replacementIsEncoded {
+            if enclosed, let enclose = dialect.enclose { output.append(enclose) }
+            output.append(contentsOf: scratch.replacement)
+            if enclosed, let enclose = dialect.enclose { output.append(enclose) }
+        } else {
+            scratch.replacement.withUnsafeBytes { dialect.appendField($0, enclosed: enclosed, to: &output) }
+        }
+    }
+
+    @inline(__always)
+    private func appendReplacement(enclosed: Bool, scratch: MaskScratch, to output: inout OutputBytes) {
+        if scratch.replacementIsEncoded {
+            if enclosed, let enclose = dialect.enclose { output.append(enclose) }
+            output.append(contentsOf: scratch.replacement)
+            if enclosed, let enclose = dialect.enclose { output.append(enclose) }
+        } else {
+            scratch.replacement.withUnsafeBytes { dialect.appendField($0, enclosed: enclosed, to: &output) }
+        }
     }
 
     private func maskRecords(
@@ -140,7 +187,7 @@ public struct EscapedTextChunkMasker: Sendable {
                     flush(&output)
                     if emittedAny { output.append(delimiter) }
                     if outcome == .replaced {
-                        scratch.replacement.withUnsafeBytes { dialect.appendField($0, enclosed: field.quoted, to: &output) }
+                        appendReplacement(enclosed: field.quoted, scratch: scratch, to: &output)
                     } else {
                         output.append(contentsOf: dialect.nullToken)
                     }
@@ -191,8 +238,7 @@ public struct EscapedTextChunkMasker: Sendable {
             switch outcome(of: field, program: program, in: chunk, scratch: scratch, statistics: &statistics) {
             case .unchanged: rejects.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[field.rawStart..<field.rawEnd]))
             case .null: rejects.append(contentsOf: dialect.nullToken)
-            case .replaced:
-                scratch.replacement.withUnsafeBytes { dialect.appendField($0, enclosed: field.quoted, to: &rejects) }
+            case .replaced: appendReplacement(enclosed: field.quoted, scratch: scratch, to: &rejects)
             }
         }
         if record.end > record.contentEnd {

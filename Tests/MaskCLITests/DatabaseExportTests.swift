@@ -279,7 +279,18 @@ import Testing
             ["--rules", MaskBinary.rules("pii.yaml"), "--format", "mysql", "--no-header", "--compress", "none", "--input", input, "--chunk-size", chunkSize],
             in: directory)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdoutText == "1\tcol1\\t[PHONE]\\tmore\\0\\Z\n2\tline1\\n[EMAIL]\n")
+        // Only the detections change: the escapes around them stay as they were written.
+        #expect(result.stdoutText == "1\tcol1\\\t[PHONE]\\\tmore\\0\\Z\n2\tline1\\\n[EMAIL]\n")
+    }
+
+    /// A scan splices its tokens into the raw bytes; a hash writes its (plain) value.
+    @Test func scanKeepsTheEscapesAroundWhatItFinds() throws {
+        let input = directory.write("in.txt", "id\tnote\tphone\n1\t\\x41\\102C\\\\ ann@example.com \\t\\x7e\t\\x34\\x315-555-0104\n")
+        let result = Runner.mask(["--rules", MaskBinary.rules("pii.yaml"), "--format", "pgtext", "--compress", "none", "--input", input], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdoutText.split(separator: "\n")
+        #expect(lines[1].hasPrefix("1\t\\x41\\102C\\\\ [EMAIL] \\t\\x7e\t"))
+        #expect(!lines[1].hasSuffix("\\x34\\x315-555-0104") && lines[1].split(separator: "\t").last!.count == 16)
     }
 
     @Test func malformedRecordGoesToRejectsMasked() throws {
