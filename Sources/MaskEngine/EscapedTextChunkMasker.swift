@@ -59,7 +59,12 @@ public struct EscapedTextChunkMasker: Sendable {
         let raw = UnsafeRawBufferPointer(rebasing: chunk[field.start..<field.end])
         if !field.quoted && dialect.isNull(raw) { return .unchanged }
         if program.kind == .null { return .null }
-        guard field.hasEscapedQuotes else { return values.apply(program, to: raw, scratch: scratch, statistics: &statistics) }
+        if !field.hasEscapedQuotes {
+            let outcome = values.apply(program, to: raw, scratch: scratch, statistics: &statistics)
+            // The value is its raw bytes: a scan's untouched text can be written as it came.
+            if outcome == .replaced && program.kind == .scan { splice(raw, enclosed: field.quoted, scratch: scratch, offsets: nil) }
+            return outcome
+        }
         guard program.kind == .scan else {
             dialect.decode(raw, enclosed: field.quoted, into: &scratch.decoded)
             return scratch.decoded.withUnsafeBytes { values.apply(program, to: $0, scratch: scratch, statistics: &statistics) }
@@ -68,22 +73,28 @@ public struct EscapedTextChunkMasker: Sendable {
         // the rest of the value keeps its escapes as written (`\x41`, `\<TAB>`, `\\`).
         dialect.decode(raw, enclosed: field.quoted, into: &scratch.decoded, offsets: &scratch.decodedOffsets)
         let outcome = scratch.decoded.withUnsafeBytes { values.apply(program, to: $0, scratch: scratch, statistics: &statistics) }
-        guard outcome == .replaced else { return outcome }
+        if outcome == .replaced { splice(raw, enclosed: field.quoted, scratch: scratch, offsets: scratch.decodedOffsets) }
+        return outcome
+    }
+
+    /// Turns a scan's replacement into the raw bytes with each detection's substitute (escaped)
+    /// in place of the raw bytes it was decoded from.
+    /// - Parameter offsets: raw offset of each decoded byte (`nil`: the value is its raw bytes).
+    private func splice(_ raw: UnsafeRawBufferPointer, enclosed: Bool, scratch: MaskScratch, offsets: [Int]?) {
         var spliced: [UInt8] = []
         spliced.reserveCapacity(raw.count + scratch.replacement.count)
+        func rawOffset(_ decoded: Int) -> Int { offsets?[decoded] ?? decoded }
         var decodedCursor = 0
-        let offsets = scratch.decodedOffsets
         for (index, detection) in scratch.detections.enumerated() {
-            spliced.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[offsets[decodedCursor]..<offsets[detection.range.lowerBound]]))
+            spliced.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[rawOffset(decodedCursor)..<rawOffset(detection.range.lowerBound)]))
             scratch.replacement.withUnsafeBytes { replacement in
-                dialect.appendEscaped(UnsafeRawBufferPointer(rebasing: replacement[scratch.replacementPieces[index]]), enclosed: field.quoted, to: &spliced)
+                dialect.appendEscaped(UnsafeRawBufferPointer(rebasing: replacement[scratch.replacementPieces[index]]), enclosed: enclosed, to: &spliced)
             }
             decodedCursor = detection.range.upperBound
         }
-        spliced.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[offsets[decodedCursor]...]))
+        spliced.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[rawOffset(decodedCursor)...]))
         scratch.replacement = spliced
         scratch.replacementIsEncoded = true
-        return .replaced
     }
 
     /// Writes the replacement left by `outcome(of:…)`: encoded as a field, or as it is when it

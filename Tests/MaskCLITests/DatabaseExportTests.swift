@@ -283,6 +283,18 @@ import Testing
         #expect(result.stdoutText == "1\tcol1\\\t[PHONE]\\\tmore\\0\\Z\n2\tline1\\\n[EMAIL]\n")
     }
 
+    /// MySQL CSV: a line end inside an enclosed field (raw, as a hand-made file may have it, or
+    /// escaped, as INTO OUTFILE writes it) is data, wherever the chunks are cut.
+    @Test(arguments: ["1", "3", "2M"])
+    func mysqlCSVEnclosedLineEndsStayInsideTheValue(chunkSize: String) throws {
+        let input = directory.write("in.csv", "1,\"raw\nann@example.com\",\\N\n2,\"esc\\\nbob@example.com \\\"q\\\"\",\"x,y\"\n")
+        let result = Runner.mask(
+            ["--rules", MaskBinary.rules("pii.yaml"), "--format", "mysql", "--delimiter", ",", "--enclosed-by", "\"", "--no-header",
+             "--compress", "none", "--input", input, "--chunk-size", chunkSize], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutText == "1,\"raw\n[EMAIL]\",\\N\n2,\"esc\\\n[EMAIL] \\\"q\\\"\",\"x,y\"\n")
+    }
+
     /// A scan splices its tokens into the raw bytes; a hash writes its (plain) value.
     @Test func scanKeepsTheEscapesAroundWhatItFinds() throws {
         let input = directory.write("in.txt", "id\tnote\tphone\n1\t\\x41\\102C\\\\ ann@example.com \\t\\x7e\t\\x34\\x315-555-0104\n")
