@@ -24,7 +24,7 @@ demo: release
 	@echo "--- first masked records"; zcat out/customers/part-00000.csv.gz | head -n 4
 
 test-deps:
-	@EXTRA_APT_PACKAGES="postgresql zstd" bash scripts/install-deps.sh
+	@EXTRA_APT_PACKAGES="postgresql zstd mariadb-server" bash scripts/install-deps.sh
 	@python3 -c "import moto.server, boto3, jsonschema, kubernetes_validate" 2>/dev/null \
 	    || python3 -m pip install --quiet "moto[server]" jsonschema kubernetes-validate \
 	    || python3 -m pip install --quiet --break-system-packages "moto[server]" jsonschema kubernetes-validate

@@ -22,6 +22,8 @@ public struct BatchOptions: Sendable {
     /// Forces the CSV delimiter; by default `.tsv` files use tab, `.psv` `|`, others `,`.
     public var delimiter: UInt8?
     public var hasHeader = true
+    /// NULL spelling and quoting of `pgtext` and `mysql` inputs.
+    public var text = TextExportOptions()
     public var include: [String] = []
     public var exclude: [String] = []
     /// Worker threads in all, split across the files in flight.
@@ -435,7 +437,8 @@ public struct BatchJob {
             }
             if excludes.contains(where: { $0.matches(file.relativePath) }) { continue }
             let dialect = CSVDialect(
-                delimiter: options.delimiter ?? InputFormat.delimiter(fromPath: file.relativePath), hasHeader: options.hasHeader)
+                delimiter: options.delimiter ?? InputFormat.delimiter(for: options.format ?? guessed ?? .csv, path: file.relativePath),
+                hasHeader: options.hasHeader)
             planned.append(PlannedFile(index: planned.count, source: file, format: options.format ?? guessed, dialect: dialect))
         }
         // Every collision at once, each with all its inputs: `users.csv` and `users.csv.gz`, or
@@ -478,8 +481,11 @@ public struct BatchJob {
     func settings(for file: PlannedFile, format: InputFormat) -> BatchFileSettings {
         let delimiter = file.dialect.delimiter == 0x09 ? "\\t" : String(UnicodeScalar(file.dialect.delimiter))
         return BatchFileSettings(
-            format: format.rawValue, delimiter: format == .csv ? delimiter : "", header: format == .csv ? file.dialect.hasHeader : false,
-            level: options.level, chunkSize: options.chunkSize, maxPartSize: options.maxPartSize, maxRecordSize: options.maxRecordSize)
+            format: format.rawValue, delimiter: format.hasFields ? delimiter : "", header: format.hasFields ? file.dialect.hasHeader : false,
+            level: options.level, chunkSize: options.chunkSize, maxPartSize: options.maxPartSize, maxRecordSize: options.maxRecordSize,
+            textSyntax: format.textDialect(file.dialect, options.text).map { text in
+                "null=\(String(decoding: text.nullToken, as: UTF8.self)) enclosed=\(text.enclose.map { String(UnicodeScalar($0)) } ?? "") escaped=\(String(UnicodeScalar(text.escape)))"
+            })
     }
 
     /// An error's class (data, usage, io, store) and message.
@@ -743,6 +749,7 @@ final class RunContext: @unchecked Sendable {
             jobOptions.threads = threads
             jobOptions.format = format
             jobOptions.dialect = file.dialect
+            jobOptions.text = options.text
             jobOptions.chunkSize = options.chunkSize
             jobOptions.maxRecordSize = options.maxRecordSize
             jobOptions.compress = true

@@ -12,9 +12,13 @@ public struct BatchFileSettings: Codable, Sendable, Equatable {
     public var chunkSize: Int
     public var maxPartSize: Int
     public var maxRecordSize: Int
+    /// `pgtext` and `mysql`: the NULL spelling and quoting (`--null-string`, `--enclosed-by`,
+    /// `--escaped-by`) as `null=… enclosed=… escaped=…`; absent for CSV and JSONL.
+    public var textSyntax: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case format, delimiter, header, level
+        case textSyntax = "text_syntax"
         case chunkSize = "chunk_size"
         case maxPartSize = "max_part_size"
         case maxRecordSize = "max_record_size"

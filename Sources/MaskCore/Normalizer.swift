@@ -106,6 +106,33 @@ public enum Normalizer: Sendable, Equatable {
         }
     }
 
+    /// Whether this normaliser can read `value` as what it normalises. Only the phone
+    /// normalisers (`digits`, `e164`) can fail: they read a value with at least four digits
+    /// (ASCII or full-width) before any letter or `@` (letters after them are an extension:
+    /// `x12`, `ext. 5`). `n/a`, `unknown` or an email in a phone column would otherwise all
+    /// normalise to the same few bytes (`+1`) and share one hash.
+    public func canRead(_ value: UnsafeRawBufferPointer) -> Bool {
+        switch self {
+        case .none, .trim, .lowercase: return true
+        case .digits, .e164: break
+        }
+        var digits = 0
+        var index = 0
+        while index < value.count {
+            let byte = value[index]
+            if byte >= 0x30 && byte <= 0x39 {
+                digits += 1
+            } else if byte == 0xEF && index + 2 < value.count && value[index + 1] == 0xBC && value[index + 2] >= 0x90 && value[index + 2] <= 0x99 {
+                digits += 1
+                index += 2
+            } else if (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A || byte == UInt8(ascii: "@") {
+                return digits >= 4
+            }
+            index += 1
+        }
+        return digits >= 4
+    }
+
     static func trimmed(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         var lower = 0
         var upper = value.count

@@ -11,6 +11,9 @@ public enum RecordFraming: Sendable, Equatable {
     case csv(CSVDialect)
     /// One record per LF-terminated line (JSONL / NDJSON).
     case lines
+    /// PostgreSQL COPY text and MySQL exports (`EscapedTextDialect`): an LF ends a record unless
+    /// it is escaped (inside an enclosed field, as LOAD DATA reads it, it is data too).
+    case escapedText(EscapedTextDialect)
 
     /// The offset just past the last complete record in `buffer`, which must start at a record
     /// boundary; `nil` when the buffer holds no complete record yet. A one-shot `RecordFramer`:
@@ -55,6 +58,8 @@ public struct RecordFramer: Sendable {
     }
 
     private var state = State.outside
+    /// Fields of the record being framed (enclosed escaped text only), kept for their storage.
+    private var fields: [CSVField] = []
     private var position = 0
     /// Start of the record being scanned: the last boundary found (0 is the buffer's start).
     private var recordStart = 0
@@ -93,6 +98,23 @@ public struct RecordFramer: Sendable {
         case .csv(let dialect):
             if recordStart > 0 && stopsAtFirstBoundary { break }
             scanCSV(base, count: count, dialect: dialect, endOfInput: endOfInput)
+        case .escapedText(let dialect):
+            if recordStart > 0 && stopsAtFirstBoundary { break }
+            if dialect.enclose == nil {
+                scanEscapedLines(base, count: count, escape: dialect.escape)
+            } else {
+                // A record is scanned from its start until it is complete: the buffer grows
+                // geometrically, so a long record costs a few scans, not one per read.
+                while recordStart < count,
+                    let record = dialect.nextRecord(
+                        in: UnsafeRawBufferPointer(start: base, count: count), from: recordStart, fields: &fields, endOfInput: endOfInput),
+                    record.end > recordStart
+                {
+                    recordStart = record.end
+                    if stopsAtFirstBoundary { break }
+                }
+                position = count
+            }
         }
         return recordStart > 0 ? recordStart : nil
     }
@@ -190,6 +212,38 @@ public struct RecordFramer: Sendable {
                 if stopsAtFirstBoundary { return }
             }
         }
+    }
+
+    /// Record ends of backslash-escaped text: each LF, unless an odd run of escapes precedes it.
+    /// Runs never cross a record boundary (the LF ending one is unescaped), so counting back from
+    /// an LF to the record's start is exact; `memchr` does the rest.
+    private mutating func scanEscapedLines(_ base: UnsafePointer<UInt8>, count: Int, escape: UInt8) {
+        if !stopsAtFirstBoundary {
+            // Only the last boundary matters: search back from the end, one look per chunk.
+            var end = count
+            while end > position, let at = Self.lastIndex(of: 0x0A, base, from: position, to: end) {
+                var run = 0
+                while at - run - 1 >= recordStart && base[at - run - 1] == escape { run += 1 }
+                if run % 2 == 0 {
+                    recordStart = at + 1
+                    break
+                }
+                end = at
+            }
+            position = count
+            return
+        }
+        while position < count, let found = memchr(base + position, 0x0A, count - position) {
+            let at = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+            var run = 0
+            while at - run - 1 >= recordStart && base[at - run - 1] == escape { run += 1 }
+            position = at + 1
+            if run % 2 == 0 {
+                recordStart = at + 1
+                if stopsAtFirstBoundary { return }
+            }
+        }
+        position = count
     }
 
     /// The first (`stopsAtFirstBoundary`) or last `byte` in `from..<to`.

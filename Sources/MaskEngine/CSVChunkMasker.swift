@@ -177,6 +177,7 @@ public struct CSVChunkMasker: Sendable {
                             }
                         }
                     }
+                    if kind == .hash && outcome == .replaced && scratch.hashedUnreadable { statistics.fieldUnreadable[column] += 1 }
                     if outcome == .unchanged {
                         let contiguous = emittedAny ? copyEnd + 1 == field.rawStart : copyEnd == field.rawStart
                         if copyStart >= 0 && contiguous {

@@ -65,12 +65,47 @@ public struct InputMasker: Sendable {
         if dialect.hasHeader {
             first.withUnsafeBytes { header += plan.maskedHeader($0, record: span, fields: fields, delimiter: dialect.delimiter) }
         }
-        let patterns = plan.resolutions.map { resolution in
-            resolution.matchedBy == .pattern ? resolution.rule.map { values.rules.fields[$0].selector.description } : nil
+        return InputMasker(masker: masker, header: header, fieldNames: names, plan: plan, rules: values.rules)
+    }
+
+    /// A masker for a database text export (`pgtext`, `mysql`) from its first record, read with
+    /// the same rules as every record; header names are decoded values.
+    public static func escapedText(
+        firstRecord first: [UInt8], text: EscapedTextDialect, values: ValueMasker, settings: MaskerSettings, inputName: String
+    ) throws -> InputMasker {
+        var fields: [CSVField] = []
+        guard let span = first.withUnsafeBytes({ text.nextRecord(in: $0, from: 0, fields: &fields) }) else {
+            throw DataError(kind: .wrongFieldCount, detail: "the input is empty; expected a header", input: inputName, record: 0, byteOffset: 0)
         }
-        return InputMasker(
-            masker: masker, header: header, fieldNames: names, policies: plan.policies, matchedBy: plan.resolutions.map(\.matchedBy),
-            patterns: patterns)
+        if let problem = span.problem {
+            throw DataError(kind: problem, detail: text.hasHeader ? "in the header" : "", input: inputName, record: text.hasHeader ? 0 : 1, byteOffset: 0)
+        }
+        let names: [String]
+        if text.hasHeader {
+            names = decodedNames(first, fields: fields, text: text)
+            try refuseDataAsHeader(names, values: values, inputName: inputName)
+        } else {
+            names = fields.indices.map { String($0 + 1) }
+        }
+        let plan = try CSVColumnPlan(names: names, rules: values.rules, requireExactFields: settings.requireExactFields)
+        let masker = EscapedTextChunkMasker(
+            plan: plan, values: values, dialect: text, maxRecordSize: settings.maxRecordSize, collectRejects: settings.collectRejects)
+        var header: [UInt8] = []
+        if text.hasHeader {
+            first.withUnsafeBytes { header = plan.maskedHeader($0, record: span, fields: fields, delimiter: text.delimiter) }
+        }
+        return InputMasker(masker: masker, header: header, fieldNames: names, plan: plan, rules: values.rules)
+    }
+
+    /// The decoded values of `fields` in `record`, as column names.
+    static func decodedNames(_ record: [UInt8], fields: [CSVField], text: EscapedTextDialect) -> [String] {
+        var decoded: [UInt8] = []
+        return record.withUnsafeBytes { bytes in
+            fields.map { field in
+                text.decode(UnsafeRawBufferPointer(rebasing: bytes[field.start..<field.end]), enclosed: field.quoted, into: &decoded)
+                return String(decoding: decoded, as: UTF8.self)
+            }
+        }
     }
 
     /// A JSONL masker. JSONL has no header; a byte order mark the input starts with is carried like
@@ -86,11 +121,19 @@ public struct InputMasker: Sendable {
     /// A scanner for masked output written with `maskedHeader` (CSV: names its findings by column):
     /// every field or string value, every detector of `rules`, findings only.
     public static func verifier(
-        rules: CompiledRules, format: InputFormat, dialect: CSVDialect, maskedHeader: [UInt8], maxRecordSize: Int
+        rules: CompiledRules, format: InputFormat, dialect: CSVDialect, text: EscapedTextDialect? = nil, maskedHeader: [UInt8], maxRecordSize: Int
     ) throws -> any ChunkScanning {
         let values = ValueMasker(rules: rules.forVerification, hasher: nil)
+        if let text {
+            var fields: [CSVField] = []
+            var names: [String] = []
+            if text.hasHeader, maskedHeader.withUnsafeBytes({ text.nextRecord(in: $0, from: 0, fields: &fields) }) != nil {
+                names = decodedNames(maskedHeader, fields: fields, text: text)
+            }
+            return EscapedTextVerifier(names: names, values: values, dialect: text)
+        }
         switch format {
-        case .csv:
+        case .csv, .pgtext, .mysql:
             let names = dialect.hasHeader ? maskedHeader.withUnsafeBytes { CSVHeader(parsing: $0, dialect: dialect).names } : []
             let plan = try CSVColumnPlan(names: names.isEmpty ? ["1"] : names, rules: values.rules, requireExactFields: false)
             return CSVVerifier(plan: plan, values: values, dialect: dialect, maxRecordSize: maxRecordSize)
@@ -126,5 +169,17 @@ extension CompiledRules {
         copy.fields = []
         copy.defaultPolicy = .scan(detectors: Array(detectors.indices), replacement: .token)
         return copy
+    }
+}
+
+extension InputMasker {
+    /// A delimited input's masker, its fields listed as the plan resolved them.
+    init(masker: any ChunkMasking, header: [UInt8], fieldNames: [String], plan: CSVColumnPlan, rules: CompiledRules) {
+        let patterns = plan.resolutions.map { resolution in
+            resolution.matchedBy == .pattern ? resolution.rule.map { rules.fields[$0].selector.description } : nil
+        }
+        self.init(
+            masker: masker, header: header, fieldNames: fieldNames, policies: plan.policies, matchedBy: plan.resolutions.map(\.matchedBy),
+            patterns: patterns)
     }
 }

@@ -298,6 +298,10 @@ struct LineMasker: ~Copyable {
             statistics.fieldChanges[index] += line.fieldChanges[index]
             line.fieldChanges[index] = 0
         }
+        for index in line.fieldUnreadable.indices where line.fieldUnreadable[index] != 0 {
+            statistics.fieldUnreadable[index] += line.fieldUnreadable[index]
+            line.fieldUnreadable[index] = 0
+        }
         if !linePathChanges.isEmpty {
             for node in linePathChanges { paths.countChange(node) }
             linePathChanges.removeAll(keepingCapacity: true)
@@ -317,6 +321,7 @@ struct LineMasker: ~Copyable {
         for index in line.detectorLimitHits.indices { line.detectorLimitHits[index] = 0 }
         for index in line.fieldChanges.indices { line.fieldChanges[index] = 0 }
         linePathChanges.removeAll(keepingCapacity: true)
+        for index in line.fieldUnreadable.indices { line.fieldUnreadable[index] = 0 }
         lineDirty = false
     }
 
@@ -551,9 +556,13 @@ struct LineMasker: ~Copyable {
     mutating func apply(_ slot: Int32, to value: UnsafeRawBufferPointer) -> Bool {
         lineDirty = true
         // Unmanaged: the masker holds the programs for the whole chunk, so no retain per value.
-        return programs[Int(slot)]._withUnsafeGuaranteedRef {
+        let replaced = programs[Int(slot)]._withUnsafeGuaranteedRef {
             values.apply($0, to: value, scratch: scratch, statistics: &line)
         } == .replaced
+        if replaced && scratch.hashedUnreadable && programs[Int(slot)]._withUnsafeGuaranteedRef({ $0.kind == .hash }) {
+            line.fieldUnreadable[Int(slot)] += 1
+        }
+        return replaced
     }
 
     /// Writes `scratch.replacement` as a JSON string in place of `start..<end`.

@@ -18,12 +18,16 @@ public struct MaskStatistics: Sendable, Equatable, Codable {
     /// JSONL: values changed per path, for paths whose rule is a pattern or the default policy
     /// (the report lists them: JSON has no header naming them in advance). Sorted by path.
     public var pathChanges: [PathChange] = []
+    /// Values per column / field rule that its hash normaliser could not read (a phone column
+    /// holding `n/a`): hashed as they are (trimmed) instead, so they stay distinct.
+    public var fieldUnreadable: [Int] = []
 
     public init(detectors: Int, fields: Int) {
         detectorMatches = Array(repeating: 0, count: detectors)
         detectorRejections = Array(repeating: 0, count: detectors)
         detectorLimitHits = Array(repeating: 0, count: detectors)
         fieldChanges = Array(repeating: 0, count: fields)
+        fieldUnreadable = Array(repeating: 0, count: fields)
     }
 
     public mutating func merge(_ other: MaskStatistics) {
@@ -37,6 +41,10 @@ public struct MaskStatistics: Sendable, Equatable, Codable {
             fieldChanges += Array(repeating: 0, count: other.fieldChanges.count - fieldChanges.count)
         }
         for index in other.fieldChanges.indices { fieldChanges[index] += other.fieldChanges[index] }
+        if fieldUnreadable.count < other.fieldUnreadable.count {
+            fieldUnreadable += Array(repeating: 0, count: other.fieldUnreadable.count - fieldUnreadable.count)
+        }
+        for index in other.fieldUnreadable.indices { fieldUnreadable[index] += other.fieldUnreadable[index] }
         if !other.pathChanges.isEmpty {
             if pathChanges.isEmpty {
                 pathChanges = other.pathChanges

@@ -15,6 +15,16 @@ public final class MaskScratch {
     var normalized: [UInt8] = []
     var decoded: [UInt8] = []
     var replacement: [UInt8] = []
+    /// Where each detection's substitute lies in `replacement` after a scan (one range per
+    /// detection, in order): lets a format splice substitutes into the value's raw bytes.
+    var replacementPieces: [Range<Int>] = []
+    /// Raw offsets of decoded bytes (`EscapedTextDialect.decode(_:enclosed:into:offsets:)`).
+    var decodedOffsets: [Int] = []
+    /// The replacement is already encoded for its format (a splice), not a value to encode.
+    var replacementIsEncoded = false
+    /// Set by every `hash`: whether the value's normaliser could not read it and the value was
+    /// hashed as it is (trimmed) instead (`MaskStatistics.fieldUnreadable`).
+    public internal(set) var hashedUnreadable = false
     public var fields: [CSVField] = []
     /// Set only by `mask bench`'s detector profile (nil everywhere else: one branch per scanned
     /// value): records what the scan policies hand to the detectors.
@@ -209,11 +219,15 @@ public struct ValueMasker: Sendable {
                 buildScanReplacement(value, replacement: .token, scratch: scratch)
                 return .replaced
             }
-            let normalizer: Normalizer
+            var normalizer: Normalizer
             switch program.normalization {
             case .fixed(let fixed), .detector(_, let fixed): normalizer = fixed
             case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
             }
+            // A value the normaliser cannot read would collapse with every other such value
+            // (`n/a` and `unknown` both `+1`): it is hashed as it is, and counted.
+            scratch.hashedUnreadable = !normalizer.canRead(value)
+            if scratch.hashedUnreadable { normalizer = .trim }
             scratch.replacement.removeAll(keepingCapacity: true)
             let capacity = normalizer.maximumCount(forValueOf: value.count)
             if capacity <= 512 {
@@ -318,9 +332,12 @@ public struct ValueMasker: Sendable {
     /// `value` with each detection replaced, into `scratch.replacement`.
     func buildScanReplacement(_ value: UnsafeRawBufferPointer, replacement: ScanReplacement, scratch: MaskScratch) {
         scratch.replacement.removeAll(keepingCapacity: true)
+        scratch.replacementPieces.removeAll(keepingCapacity: true)
         var cursor = 0
         for detection in scratch.detections {
             scratch.replacement.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[cursor..<detection.range.lowerBound]))
+            let pieceStart = scratch.replacement.count
+            defer { scratch.replacementPieces.append(pieceStart..<scratch.replacement.count) }
             let detector = detectors[detection.detector]
             switch replacement {
             case .token:

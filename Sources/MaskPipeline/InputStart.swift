@@ -27,6 +27,13 @@ struct InputStart {
             }
             if !dialect.hasHeader { chunker.pushBack(Array(first[bomLength...])) }
             return InputStart(firstRecord: first, bomLength: bomLength, dialect: dialect)
+        case .pgtext, .mysql:
+            // Database text exports: framed by their escapes (the chunker's framing), no BOM.
+            guard let first = try chunker.takeFirstRecord(skipping: 0), !first.isEmpty || given.hasHeader else {
+                throw JobFailure.data(DataError(kind: .wrongFieldCount, detail: "the input is empty; expected a header", input: inputName, record: 0, byteOffset: 0))
+            }
+            if !given.hasHeader { chunker.pushBack(first) }
+            return InputStart(firstRecord: first, bomLength: 0, dialect: given)
         }
     }
 

@@ -38,18 +38,22 @@ public struct Manifest: Codable, Sendable {
         public var matchedBy: String
         /// The pattern that matched (pattern-matched fields only).
         public var rule: String?
+        /// Values the column's hash normaliser could not read, hashed as they are instead.
+        public var unreadableByNormalizer: Int = 0
 
-        public init(name: String, policy: String, changed: Int, matchedBy: String, rule: String? = nil) {
+        public init(name: String, policy: String, changed: Int, matchedBy: String, rule: String? = nil, unreadableByNormalizer: Int = 0) {
             self.name = name
             self.policy = policy
             self.changed = changed
             self.matchedBy = matchedBy
             self.rule = rule
+            self.unreadableByNormalizer = unreadableByNormalizer
         }
 
         enum CodingKeys: String, CodingKey {
             case name, policy, changed, rule
             case matchedBy = "matched_by"
+            case unreadableByNormalizer = "unreadable_by_normalizer"
         }
     }
 

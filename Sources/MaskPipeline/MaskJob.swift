@@ -14,6 +14,8 @@ public struct JobOptions: Sendable {
     public var input: String?
     public var format: InputFormat = .csv
     public var dialect = CSVDialect()
+    /// NULL spelling and quoting of `pgtext` and `mysql` inputs.
+    public var text = TextExportOptions()
     public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
     public var chunkSize = 2 << 20
     public var maxRecordSize = 16 << 20
@@ -219,7 +221,8 @@ public struct MaskJob {
             },
             fields: fieldNames.indices.map {
                 .init(name: fieldNames[$0], policy: policies[$0].name, changed: $0 < statistics.fieldChanges.count ? statistics.fieldChanges[$0] : 0,
-                      matchedBy: listing.matchedBy[$0].rawValue, rule: listing.patterns[$0])
+                      matchedBy: listing.matchedBy[$0].rawValue, rule: listing.patterns[$0],
+                      unreadableByNormalizer: $0 < statistics.fieldUnreadable.count ? statistics.fieldUnreadable[$0] : 0)
             },
             threads: options.threads, compression: options.compress ? "\(options.codec.rawValue)-\(options.level)" : "none",
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
@@ -247,8 +250,15 @@ public struct MaskJob {
         }
         reached.inputName = inputName
         reached.reportChecked = true
+        let textDialect = options.format.textDialect(options.dialect, options.text)
+        let framing: RecordFraming
+        switch options.format {
+        case .csv: framing = .csv(options.dialect)
+        case .jsonl: framing = .lines
+        case .pgtext, .mysql: framing = .escapedText(textDialect!)
+        }
         let chunker = Chunker(
-            source: source, framing: options.format == .csv ? .csv(options.dialect) : .lines,
+            source: source, framing: framing,
             targetSize: options.chunkSize, maxRecordSize: options.maxRecordSize)
         let values = ValueMasker(rules: rules, hasher: hasher)
         var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
@@ -265,6 +275,7 @@ public struct MaskJob {
         }
         let header = prepared.masker.header
         statistics.fieldChanges = Array(repeating: 0, count: prepared.masker.policies.count)
+        statistics.fieldUnreadable = statistics.fieldChanges
         reached.fieldNames = prepared.masker.fieldNames
         reached.policies = prepared.masker.policies
         reached.matchedBy = prepared.masker.matchedBy
@@ -272,7 +283,8 @@ public struct MaskJob {
         let verifier: (any ChunkScanning)?
         do {
             verifier = try options.verifyRules.map {
-                try InputMasker.verifier(rules: $0, format: options.format, dialect: prepared.dialect, maskedHeader: header, maxRecordSize: options.maxRecordSize)
+                try InputMasker.verifier(
+                    rules: $0, format: options.format, dialect: prepared.dialect, text: textDialect, maskedHeader: header, maxRecordSize: options.maxRecordSize)
             }
         } catch let error as PlanError {
             throw JobFailure.usage(error.description)
@@ -282,7 +294,7 @@ public struct MaskJob {
         let sink: OutputSink
         do {
             if let directory = options.outputDirectory {
-                let ext = (options.format == .csv ? (options.dialect.delimiter == 0x09 ? ".tsv" : ".csv") : ".jsonl") + (options.compress ? options.codec.fileExtension : "")
+                let ext = Self.partExtension(options.format, delimiter: options.dialect.delimiter) + (options.compress ? options.codec.fileExtension : "")
                 sink = try DirectorySink(
                     directory: directory, fileExtension: ext, header: headerOutput, maxPartSize: options.maxPartSize, overwrite: options.overwrite,
                     writeSuccessMarker: options.writeSuccessMarker, log: options.log)
@@ -407,6 +419,16 @@ public struct MaskJob {
         return JobResult(manifest: manifest)
     }
 
+    /// What parts are named: `.csv`, `.tsv` (tab-separated CSV), `.jsonl`; `.txt` for the
+    /// database text formats, whose escapes a CSV loader would not read.
+    static func partExtension(_ format: InputFormat, delimiter: UInt8) -> String {
+        switch format {
+        case .csv: return delimiter == 0x09 ? ".tsv" : ".csv"
+        case .jsonl: return ".jsonl"
+        case .pgtext, .mysql: return ".txt"
+        }
+    }
+
     /// Reads the start of the input and builds its masker (`InputMasker`, the one factory).
     private func prepare(chunker: Chunker, values: ValueMasker, inputName: String) throws -> (masker: InputMasker, dialect: CSVDialect) {
         let start = try InputStart.read(chunker, format: options.format, dialect: options.dialect, inputName: inputName)
@@ -416,11 +438,16 @@ public struct MaskJob {
         case .jsonl:
             // Field rules are paths that need not occur in every record: no unknown-field check.
             return (InputMasker.jsonl(byteOrderMark: start.firstRecord, values: values, settings: settings), start.dialect)
-        case .csv:
+        case .csv, .pgtext, .mysql:
             do {
-                let masker = try InputMasker.csv(
-                    firstRecord: start.firstRecord, bomLength: start.bomLength, dialect: start.dialect, values: values, settings: settings,
-                    inputName: inputName)
+                let masker: InputMasker
+                if let text = options.format.textDialect(options.dialect, options.text) {
+                    masker = try InputMasker.escapedText(firstRecord: start.firstRecord, text: text, values: values, settings: settings, inputName: inputName)
+                } else {
+                    masker = try InputMasker.csv(
+                        firstRecord: start.firstRecord, bomLength: start.bomLength, dialect: start.dialect, values: values, settings: settings,
+                        inputName: inputName)
+                }
                 return (masker, start.dialect)
             } catch let error as PlanError {
                 throw JobFailure.usage(error.description)

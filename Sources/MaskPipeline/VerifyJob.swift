@@ -33,9 +33,14 @@ public struct VerifyJob {
         let source: InputSource
         do { source = try InputSource(path: options.input) } catch let error as IOFailure { throw JobFailure.io(error.description) }
         let shownName = DisplayName.of(source.name)
-        let chunker = Chunker(
-            source: source, framing: options.format == .csv ? .csv(options.dialect) : .lines,
-            targetSize: options.chunkSize, maxRecordSize: options.maxRecordSize)
+        let text = options.format.textDialect(options.dialect, options.text)
+        let framing: RecordFraming
+        switch options.format {
+        case .csv: framing = .csv(options.dialect)
+        case .jsonl: framing = .lines
+        case .pgtext, .mysql: framing = .escapedText(text!)
+        }
+        let chunker = Chunker(source: source, framing: framing, targetSize: options.chunkSize, maxRecordSize: options.maxRecordSize)
         var findings: [LocatedFinding] = []
         var records = 0
         do {
@@ -43,11 +48,14 @@ public struct VerifyJob {
             let scanner: any ChunkScanning
             do {
                 scanner = try InputMasker.verifier(
-                    rules: rules, format: options.format, dialect: start.dialect, maskedHeader: start.firstRecord, maxRecordSize: options.maxRecordSize)
+                    rules: rules, format: options.format, dialect: start.dialect, text: text, maskedHeader: start.firstRecord,
+                    maxRecordSize: options.maxRecordSize)
             } catch let error as PlanError {
                 throw JobFailure.usage(error.description)
             }
             if options.format == .csv && start.dialect.hasHeader {
+                // (The database text formats' names are escaped: their header is scanned as
+                // decoded by the verifier's plan only.)
                 // The header goes out with every part: a name that holds personal data is a leak too.
                 findings += headerFindings(start, input: shownName)
             }

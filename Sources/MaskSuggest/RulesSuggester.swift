@@ -65,13 +65,22 @@ public struct SuggestOptions: Sendable {
 }
 
 /// Why a suggestion could not be made (exit 1 for input problems, 3 for I/O).
-public enum SuggestFailure: Error, CustomStringConvertible {
+public enum SuggestFailure: CategorizedFailure {
     case data(String)
     case io(String)
+    case usage(String)
+
+    public var category: FailureCategory {
+        switch self {
+        case .data: return .data
+        case .io: return .io
+        case .usage: return .usage
+        }
+    }
 
     public var description: String {
         switch self {
-        case .data(let message), .io(let message): return message
+        case .data(let message), .io(let message), .usage(let message): return message
         }
     }
 }
@@ -93,6 +102,9 @@ public struct RulesSuggester {
 
     /// The suggested rules file.
     public func suggest() throws -> String {
+        guard options.format == .csv || options.format == .jsonl else {
+            throw SuggestFailure.usage("rules suggest reads CSV and JSONL samples; --format \(options.format.rawValue) is not supported yet")
+        }
         let source: InputSource
         do { source = try InputSource(path: options.input) } catch let error as IOFailure { throw SuggestFailure.io(error.description) }
         let chunker = Chunker(
@@ -105,6 +117,7 @@ public struct RulesSuggester {
                     switch options.format {
                     case .csv: try collector.csv(bytes, offset: chunk.offset, input: source.name)
                     case .jsonl: try collector.jsonl(bytes, offset: chunk.offset, input: source.name)
+                    case .pgtext, .mysql: break  // refused above
                     }
                 }
             }

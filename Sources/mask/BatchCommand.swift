@@ -125,6 +125,7 @@ struct Batch: ParsableCommand {
             options.format = inputFormat.chosenFormat
             options.delimiter = try inputFormat.parsedDelimiter()
             options.hasHeader = !inputFormat.noHeader
+            options.text = try inputFormat.textOptions()
             options.include = include
             options.exclude = exclude
             if let threads = parallel.threads { options.threads = threads }

@@ -30,20 +30,46 @@ func loadRules(at path: String) throws -> (rules: CompiledRules, hasher: KeyedHa
     return (compiled, compiled.usesHash ? try KeyedHasher.load(settings: compiled.hash) : nil)
 }
 
-/// `--format`, `--delimiter`, `--no-header`: how input bytes are read as records.
+/// `--format`, `--delimiter`, `--no-header`, and the database text formats' `--null-string`,
+/// `--enclosed-by`, `--escaped-by`: how input bytes are read as records.
 struct InputFormatOptions: ParsableArguments {
-    @Option(name: .long, help: "Input format: csv or jsonl (default: from the input's extension, else csv).")
+    @Option(name: .long, help: "Input format: csv, jsonl, pgtext (PostgreSQL COPY text) or mysql (INTO OUTFILE, mariadb --batch) (default: from the input's extension, else csv).")
     var format: String?
 
-    @Option(name: .long, help: "CSV delimiter: ',', '\\t' (or 'tab'), '|' or ';' (default: tab for .tsv, '|' for .psv, else ',').")
+    @Option(name: .long, help: "Field delimiter: ',', '\\t' (or 'tab'), '|' or ';' (default: tab for .tsv, pgtext and mysql, '|' for .psv, else ',').")
     var delimiter: String?
 
-    @Flag(name: .long, help: "CSV without a header row: rules name columns by number (1, 2, ...).")
+    @Flag(name: .long, help: "No header row: rules name columns by number (1, 2, ...).")
     var noHeader = false
 
+    @Option(name: .long, help: "pgtext, mysql: a further spelling of NULL besides \\N (e.g. NULL for mariadb --batch).")
+    var nullString: String?
+
+    @Option(name: .long, help: "mysql: FIELDS ENCLOSED BY character of the export (only '\"').")
+    var enclosedBy: String?
+
+    @Option(name: .long, help: "mysql: FIELDS ESCAPED BY character of the export: '\\' (default) or '\"' (Cloud SQL, needs --enclosed-by '\"').")
+    var escapedBy: String?
+
     func validate() throws {
-        if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
+        if let format, InputFormat(rawValue: format) == nil { throw ValidationError("--format must be csv, jsonl, pgtext or mysql") }
         _ = try parsedDelimiter()
+        let text = chosenFormat == .pgtext || chosenFormat == .mysql
+        if nullString != nil && !text { throw ValidationError("--null-string needs --format pgtext or mysql (in CSV an unquoted empty field is NULL)") }
+        if nullString == "" { throw ValidationError("--null-string must not be empty: an empty field is the empty string in pgtext and mysql") }
+        if (enclosedBy != nil || escapedBy != nil) && chosenFormat != .mysql { throw ValidationError("--enclosed-by and --escaped-by need --format mysql") }
+        if let enclosedBy, enclosedBy != "\"" { throw ValidationError("--enclosed-by must be '\"'") }
+        if let escapedBy {
+            guard escapedBy == "\\" || escapedBy == "\"" else { throw ValidationError("--escaped-by must be '\\' or '\"'") }
+            if escapedBy == "\"" && enclosedBy == nil { throw ValidationError("--escaped-by '\"' needs --enclosed-by '\"'") }
+        }
+    }
+
+    /// NULL spelling and quoting of the database text formats.
+    func textOptions() throws -> TextExportOptions {
+        TextExportOptions(
+            nullString: nullString.map { Array($0.utf8) }, enclose: enclosedBy.map { _ in EscapedTextDialect.quote },
+            escape: escapedBy == "\"" ? EscapedTextDialect.quote : EscapedTextDialect.backslash)
     }
 
     /// The chosen format, or `nil` to decide by each input's name.
@@ -65,9 +91,10 @@ struct InputFormatOptions: ParsableArguments {
         }
     }
 
-    /// The dialect of one input: `--delimiter`, else by its extension (`.tsv` tab, `.psv` `|`).
+    /// The dialect of one input: `--delimiter`, else by its format and extension (`.tsv` tab,
+    /// `.psv` `|`, pgtext and mysql tab).
     func dialect(for path: String?) throws -> CSVDialect {
-        CSVDialect(delimiter: try parsedDelimiter() ?? InputFormat.delimiter(fromPath: path ?? ""), hasHeader: !noHeader)
+        CSVDialect(delimiter: try parsedDelimiter() ?? InputFormat.delimiter(for: format(for: path), path: path ?? ""), hasHeader: !noHeader)
     }
 }
 

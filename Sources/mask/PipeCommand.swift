@@ -64,6 +64,7 @@ struct Pipe: ParsableCommand {
             options.input = input
             options.format = inputFormat.format(for: input)
             options.dialect = try inputFormat.dialect(for: input)
+            options.text = try inputFormat.textOptions()
             parallel.apply(to: &options)
             options.compress = compress != "none"
             options.codec = OutputCodec(rawValue: compress) ?? .gzip

@@ -45,14 +45,7 @@ struct Rules: ParsableCommand {
                 options.format = inputFormat.format(for: input)
                 options.dialect = try inputFormat.dialect(for: input)
                 options.rows = rows
-                do {
-                    print(try RulesSuggester(base: compiled, baseText: text, options: options).suggest(), terminator: "")
-                } catch SuggestFailure.data(let message) {
-                    printError(message)
-                    throw ExitCode(ExitStatus.dataError.rawValue)
-                } catch SuggestFailure.io(let message) {
-                    throw JobFailure.io(message)
-                }
+                print(try RulesSuggester(base: compiled, baseText: text, options: options).suggest(), terminator: "")
             }
         }
     }

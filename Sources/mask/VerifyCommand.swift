@@ -42,6 +42,7 @@ struct Verify: ParsableCommand {
                 options.input = file
                 options.format = inputFormat.format(for: file)
                 options.dialect = try inputFormat.dialect(for: file)
+                options.text = try inputFormat.textOptions()
                 let result: VerifyResult
                 do {
                     result = try VerifyJob(rules: compiled, options: options).run()
