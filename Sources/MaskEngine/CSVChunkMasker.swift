@@ -77,8 +77,8 @@ public struct CSVChunkMasker: Sendable {
         redactUnaligned = PolicyProgram(.redact(token: Array("[REDACTED]".utf8)))
         self.maxRecordSize = maxRecordSize
         self.collectRejects = collectRejects
-        let detectorCount = values.rules.detectors.count
-        programs = plan.resolutions.map { PolicyProgram($0.policy, matchedBy: $0.matchedBy, detectorCount: detectorCount) }
+        let detectors = values.rules.detectors
+        programs = plan.resolutions.map { PolicyProgram($0.policy, matchedBy: $0.matchedBy, detectors: detectors) }
         kinds = programs.map(\.kind)
         unretainedPrograms = programs.map { Unmanaged.passUnretained($0) }
     }

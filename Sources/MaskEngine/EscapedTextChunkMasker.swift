@@ -30,8 +30,8 @@ public struct EscapedTextChunkMasker: Sendable {
         self.maxRecordSize = maxRecordSize
         self.collectRejects = collectRejects
         // As CSV's: a pattern-matched hash changes only values its detector recognises.
-        let detectorCount = values.rules.detectors.count
-        programs = plan.resolutions.map { PolicyProgram($0.policy, matchedBy: $0.matchedBy, detectorCount: detectorCount) }
+        let detectors = values.rules.detectors
+        programs = plan.resolutions.map { PolicyProgram($0.policy, matchedBy: $0.matchedBy, detectors: detectors) }
         kinds = programs.map(\.kind)
         unretainedPrograms = programs.map { Unmanaged.passUnretained($0) }
         scanEverything = PolicyProgram(.scan(detectors: Array(values.rules.detectors.indices), replacement: .token))

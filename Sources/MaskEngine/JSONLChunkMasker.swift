@@ -72,8 +72,8 @@ public struct JSONLChunkMasker: Sendable {
         fieldNames = rules.fields.map(\.selector.description) + ["(default)"]
         policies = rules.fields.map(\.policy) + [rules.defaultPolicy]
         matchedBy = rules.fields.map { $0.selector.isPattern ? MatchKind.pattern : .exact } + [.default]
-        let detectorCount = rules.detectors.count
-        programs = zip(policies, matchedBy).map { PolicyProgram($0, matchedBy: $1, detectorCount: detectorCount) }
+        let detectors = rules.detectors
+        programs = zip(policies, matchedBy).map { PolicyProgram($0, matchedBy: $1, detectors: detectors) }
         kinds = programs.map(\.kind)
         matcher = FieldPathMatcher(rules: rules)
         keyProgram = PolicyProgram(.scan(detectors: Array(rules.detectors.indices), replacement: values.hasher == nil ? .token : .hash))
@@ -225,7 +225,11 @@ struct LineMasker: ~Copyable {
     /// Per slot: whether changes are also counted per path (pattern rules and the default).
     let tracksPaths: [Bool]
     /// Nodes changed on the current line (one entry per change), counted when the line is valid.
-    var linePathChanges: [Int32] = []
+    /// A raw buffer, not an array: appended to once per changed value, it must cost no
+    /// uniqueness check or retain (an array showed in a profile).
+    var linePathChanges: UnsafeMutablePointer<Int32>
+    var linePathCount = 0
+    var linePathCapacity = 64
     let chunk: UnsafeRawBufferPointer
     let scratch: MaskScratch
     let paths: PathTable
@@ -254,6 +258,7 @@ struct LineMasker: ~Copyable {
         keyProgram = masker.keyProgram
         defaultSlot = Int32(masker.programs.count - 1)
         tracksPaths = masker.matchedBy.map { $0 != .exact }
+        linePathChanges = .allocate(capacity: 64)
         self.chunk = chunk
         self.scratch = scratch
         paths = PathTable(matcher: masker.matcher, defaultSlot: defaultSlot)
@@ -266,6 +271,7 @@ struct LineMasker: ~Copyable {
 
     func release() {
         frames.deallocate()
+        linePathChanges.deallocate()
     }
 
     /// Hands the output writer back (the end of the chunk).
@@ -302,10 +308,8 @@ struct LineMasker: ~Copyable {
             statistics.fieldUnreadable[index] += line.fieldUnreadable[index]
             line.fieldUnreadable[index] = 0
         }
-        if !linePathChanges.isEmpty {
-            for node in linePathChanges { paths.countChange(node) }
-            linePathChanges.removeAll(keepingCapacity: true)
-        }
+        for index in 0..<linePathCount { paths.countChange(linePathChanges[index]) }
+        linePathCount = 0
         lineDirty = false
     }
 
@@ -320,7 +324,7 @@ struct LineMasker: ~Copyable {
         for index in line.detectorRejections.indices { line.detectorRejections[index] = 0 }
         for index in line.detectorLimitHits.indices { line.detectorLimitHits[index] = 0 }
         for index in line.fieldChanges.indices { line.fieldChanges[index] = 0 }
-        linePathChanges.removeAll(keepingCapacity: true)
+        linePathCount = 0
         for index in line.fieldUnreadable.indices { line.fieldUnreadable[index] = 0 }
         lineDirty = false
     }
@@ -330,7 +334,17 @@ struct LineMasker: ~Copyable {
     @inline(__always)
     mutating func countChange(_ slot: Int32, _ node: Int32) {
         line.fieldChanges[Int(slot)] += 1
-        if tracksPaths[Int(slot)] { linePathChanges.append(node) }
+        if tracksPaths[Int(slot)] {
+            if linePathCount == linePathCapacity {
+                let grown = UnsafeMutablePointer<Int32>.allocate(capacity: linePathCapacity * 2)
+                grown.initialize(from: linePathChanges, count: linePathCount)
+                linePathChanges.deallocate()
+                linePathChanges = grown
+                linePathCapacity *= 2
+            }
+            linePathChanges[linePathCount] = node
+            linePathCount += 1
+        }
         lineDirty = true
     }
 

@@ -127,12 +127,17 @@ public final class PolicyProgram: Sendable {
     let detectors: [Int]
     let replacement: ScanReplacement
     /// For a `hash: { detector: … }` rule matched by a pattern: the detector whose prefilter a
-    /// value must pass to be hashed (-1: hash every value). The others are scanned.
+    /// value must pass to be hashed (-1: hash every value). The others are scanned. The prefilter
+    /// is unpacked here (as `DetectorRuntime` does) so the check costs no array access or retain.
     let recognizer: Int
+    let recognizerKind: UInt8
+    let recognizerByte: UInt8
+    let recognizerMinimum: Int
+    let recognizerPrefilter: Prefilter
 
     /// - Parameter matchedBy: how the field got the policy; a pattern makes a detector's hash
     ///   recognise its values first (see `HashNormalization.detector`).
-    public init(_ policy: FieldPolicy, matchedBy: MatchKind = .exact, detectorCount: Int = 0) {
+    public init(_ policy: FieldPolicy, matchedBy: MatchKind = .exact, detectors compiled: [CompiledDetector] = []) {
         self.policy = policy
         var token: [UInt8] = []
         var partialMask = PartialMask(keepFirst: 0, keepLast: 0)
@@ -153,14 +158,44 @@ public final class PolicyProgram: Sendable {
         self.partialMask = partialMask
         self.normalization = normalization
         var recognizer = -1
-        if matchedBy == .pattern, case .hash(.detector(let index, _)) = policy {
+        var prefilter = Prefilter.none
+        if matchedBy == .pattern, case .hash(.detector(let index, _)) = policy, index < compiled.count, compiled[index].prefilter != .none {
             recognizer = index
-            self.detectors = Array(0..<detectorCount)
+            prefilter = compiled[index].prefilter
+            self.detectors = Array(compiled.indices)
         } else {
             self.detectors = detectors
         }
+        var kind: UInt8 = 3
+        var byte: UInt8 = 0
+        var minimum = 0
+        switch prefilter {
+        case .none: kind = 0
+        case .anyLiteral(let literals) where literals.count == 1 && literals[0].count == 1: kind = 1; byte = literals[0][0]
+        case .minimumDigits(let digits): kind = 2; minimum = digits
+        case .anyLiteral: break
+        }
         self.recognizer = recognizer
+        recognizerKind = kind
+        recognizerByte = byte
+        recognizerMinimum = minimum
+        recognizerPrefilter = prefilter
         self.replacement = replacement
+    }
+}
+
+extension PolicyProgram {
+    /// Whether `value` passes the recognizer's prefilter (see `recognizer`).
+    @inline(__always)
+    func recognizes(_ value: UnsafeRawBufferPointer) -> Bool {
+        switch recognizerKind {
+        case 0: return true
+        case 1:
+            guard let base = value.baseAddress else { return false }
+            return memchr(base, Int32(recognizerByte), value.count) != nil
+        case 2: return ValueMasker.reachesDigits(recognizerMinimum, in: value)
+        default: return ValueMasker.prefilterPasses(recognizerPrefilter, value)
+        }
     }
 }
 
@@ -212,7 +247,7 @@ public struct ValueMasker: Sendable {
             return .replaced
         case .hash:
             guard !value.isEmpty else { return .unchanged }
-            if program.recognizer >= 0 && !detectors[program.recognizer].prefilterPasses(value) {
+            if program.recognizer >= 0 && !program.recognizes(value) {
                 // Not this detector's kind of value (a flag, a count): scanned, not hashed.
                 detect(in: value, detectors: program.detectors, scratch: scratch, statistics: &statistics)
                 guard !scratch.detections.isEmpty else { return .unchanged }
