@@ -132,6 +132,28 @@ public struct ObjectPipe {
         do { return try stores.client(for: scheme) } catch let error as ObjectStoreError { throw JobFailure.usage(error.description) }
     }
 
+    /// Downloads the one object `url` names into a new work folder (a sample for `rules suggest`).
+    /// - Returns: the local file, and the folder the caller removes when done.
+    public static func download(_ url: String, stores options: ObjectStoreOptions, workDirectory: String?) throws -> (file: String, folder: String) {
+        let location = try parse(url, what: "--input")
+        if location.prefix.isEmpty || location.prefix.hasSuffix("/") {
+            throw JobFailure.usage("--input \(location): name one object")
+        }
+        let client: any ObjectStoreClient
+        do { client = try ObjectStores(options: options).client(for: location.scheme) } catch let error as ObjectStoreError {
+            throw JobFailure.usage(error.description)
+        }
+        let folder = try makeWorkFolder(in: workDirectory)
+        let file = "\(folder)/input"
+        do {
+            try client.download(bucket: location.bucket, key: location.prefix, to: file, expected: nil)
+        } catch let error as ObjectStoreError {
+            try? FileManager.default.removeItem(atPath: folder)
+            throw JobFailure.io(error.isNotFound ? "\(location): no such object (\(error.description))" : error.description)
+        }
+        return (file, folder)
+    }
+
     static func parse(_ text: String, what: String) throws -> ObjectLocation {
         guard let location = ObjectLocation.parse(text) else { throw JobFailure.usage("\(what) '\(text)' is not a \(text.prefix { $0 != ":" })://bucket/key URL") }
         return location

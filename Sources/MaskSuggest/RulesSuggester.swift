@@ -56,6 +56,9 @@ struct FieldEvidence {
 /// Options of one suggestion.
 public struct SuggestOptions: Sendable {
     public var input: String?
+    /// The sample's name in messages and in the file's comments (an object's URL when `input`
+    /// is its downloaded copy); the path when nil.
+    public var displayName: String?
     public var format: InputFormat = .csv
     public var dialect = CSVDialect()
     public var rows = 10_000
@@ -106,7 +109,7 @@ public struct RulesSuggester {
             throw SuggestFailure.usage("rules suggest reads CSV and JSONL samples; --format \(options.format.rawValue) is not supported yet")
         }
         let source: InputSource
-        do { source = try InputSource(path: options.input) } catch let error as IOFailure { throw SuggestFailure.io(error.description) }
+        do { source = try InputSource(path: options.input, displayName: options.displayName) } catch let error as IOFailure { throw SuggestFailure.io(error.description) }
         let chunker = Chunker(
             source: source, framing: options.format == .csv ? .csv(options.dialect) : .lines, targetSize: 1 << 20,
             maxRecordSize: options.maxRecordSize)

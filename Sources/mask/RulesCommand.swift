@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import MaskObjectStore
+import MaskBatch
 import MaskEngine
 import MaskPipeline
 import MaskRules
@@ -21,16 +23,18 @@ struct Rules: ParsableCommand {
                 comment giving the evidence, and default: error. Review it before use: the counts are of the sample.
                 """)
 
-        @Option(name: .long, help: "The sample: a file (plain or gzip); standard input when omitted or '-'.")
+        @Option(name: .long, help: "The sample: a file or one object (s3://bucket/key, gs://bucket/key; plain or gzip); standard input when omitted or '-'.")
         var input: String?
 
         @Option(name: .long, help: "Records to sample (default 10000).")
         var rows: Int = 10_000
 
-        @Option(name: .long, help: "Rules whose detectors, name rules and hash settings to start from.")
-        var base: String = "rules/pii-strict.yaml"
+        @Option(name: .long, help: "Rules whose detectors, name rules and hash settings to start from (default: the shipped pii-strict.yaml).")
+        var base: String?
 
         @OptionGroup var inputFormat: InputFormatOptions
+
+        @OptionGroup var stores: ObjectStoreFlags
 
         func validate() throws {
             if rows < 1 { throw ValidationError("--rows must be at least 1") }
@@ -38,10 +42,25 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             try runMapped {
+                guard let base = base ?? ShippedRules.locate("pii-strict.yaml") else {
+                    throw JobFailure.usage("no --base given, and the shipped pii-strict.yaml is in none of \(ShippedRules.searchPath().joined(separator: ", "))")
+                }
                 let compiled = try RulesLoader.load(path: base)
                 let text = String(decoding: FileManager.default.contents(atPath: base) ?? Data(), as: UTF8.self)
                 var options = SuggestOptions()
                 options.input = input
+                if let input, ObjectLocation.looksLikeObjectURL(input) {
+                    // One GET into a work folder, read as a local sample, named by its URL.
+                    let downloaded = try ObjectPipe.download(input, stores: stores.options(log: { printNote($0) }), workDirectory: stores.workDir)
+                    options.input = downloaded.file
+                    options.displayName = input
+                    defer { try? FileManager.default.removeItem(atPath: downloaded.folder) }
+                    options.format = inputFormat.format(for: input)
+                    options.dialect = try inputFormat.dialect(for: input)
+                    options.rows = rows
+                    print(try RulesSuggester(base: compiled, baseText: text, options: options).suggest(), terminator: "")
+                    return
+                }
                 options.format = inputFormat.format(for: input)
                 options.dialect = try inputFormat.dialect(for: input)
                 options.rows = rows

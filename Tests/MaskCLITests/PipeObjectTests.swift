@@ -95,3 +95,34 @@ import Glibc
         #expect(missing.stderr.contains("gs://\(bucket)/exports/nope.jsonl"), "\(missing.stderr)")
     }
 }
+
+/// `mask rules suggest --input gs://…` and `s3://…`: the sample is one object, read as a local
+/// file would be and named by its URL.
+@Suite struct SuggestFromObjectTests {
+    let directory = TemporaryDirectory()
+
+    @Test func aSampleObjectGivesTheSameRulesAsTheLocalFile() throws {
+        defer { directory.remove() }
+        let local = directory.write("src/day/users.csv", Fixtures.syntheticCSV(rows: 2000))
+        let strict = MaskBinary.rules("pii-strict.yaml")
+        let expected = Runner.mask(["rules", "suggest", "--input", local, "--base", strict], in: directory)
+        try #require(expected.status == 0, "\(expected.stderr)")
+        let gcs = GCSTestServer.shared
+        let gcsBucket = gcs.createBucket(in: directory)
+        gcs.upload(directory.file("src"), bucket: gcsBucket, prefix: "", in: directory)
+        let s3 = S3TestServer.shared
+        let s3Bucket = s3.createBucket(in: directory)
+        s3.upload(directory.file("src"), bucket: s3Bucket, prefix: "", in: directory)
+        for (url, environment) in [("gs://\(gcsBucket)/day/users.csv", gcs.environment), ("s3://\(s3Bucket)/day/users.csv", s3.environment)] {
+            let suggested = Runner.mask(["rules", "suggest", "--input", url, "--base", strict], environment: environment, in: directory)
+            #expect(suggested.status == 0, "\(url): \(suggested.stderr)")
+            // The same rules, but for the sample's name in the comments.
+            #expect(suggested.stdoutText.replacingOccurrences(of: url, with: local) == expected.stdoutText, "\(url)")
+            let written = directory.write("suggested.yaml", suggested.stdout)
+            #expect(Runner.mask(["rules", "check", written], in: directory).status == 0)
+        }
+        let missing = Runner.mask(["rules", "suggest", "--input", "gs://\(gcsBucket)/day/nope.csv", "--base", strict], environment: gcs.environment, in: directory)
+        #expect(missing.status == 3, "\(missing.stderr)")
+        #expect(missing.stderr.contains("no such object"), "\(missing.stderr)")
+    }
+}
