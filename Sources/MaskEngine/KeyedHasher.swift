@@ -11,6 +11,8 @@ public struct KeyedHasher: Sendable {
     /// A fingerprint of the key, safe to print and store: HMAC(key, "mask key id v1"), 12 hex
     /// digits. It tells which key masked a file without revealing anything usable about the key.
     public let keyID: String
+    /// The rules' named keys (`hash.keys`), each a hasher of its own; `key: NAME` picks one.
+    public var named: [String: KeyedHasher] = [:]
 
     public init(key: SymmetricKey, settings: HashSettings) {
         schedule = HMACSchedule(key: key)

@@ -124,6 +124,8 @@ public final class PolicyProgram: Sendable {
     let token: [UInt8]
     let partialMask: PartialMask
     let normalization: HashNormalization
+    /// `keep_domain`, and the named key of a `hash` rule.
+    let hashOptions: HashOptions
     let detectors: [Int]
     let replacement: ScanReplacement
     /// For a `hash: { detector: … }` rule matched by a pattern: the detector whose prefilter a
@@ -142,6 +144,7 @@ public final class PolicyProgram: Sendable {
         var token: [UInt8] = []
         var partialMask = PartialMask(keepFirst: 0, keepLast: 0)
         var normalization = HashNormalization.auto
+        var hashOptions = HashOptions()
         var detectors: [Int] = []
         var replacement = ScanReplacement.token
         switch policy {
@@ -150,16 +153,17 @@ public final class PolicyProgram: Sendable {
         case .null: kind = .null
         case .redact(let redactToken): kind = .redact; token = redactToken
         case .mask(let mask): kind = .mask; partialMask = mask
-        case .hash(let chosen): kind = .hash; normalization = chosen
+        case .hash(let chosen, let options): kind = .hash; normalization = chosen; hashOptions = options
         case .scan(let chosen, let how): kind = .scan; detectors = chosen; replacement = how
         case .error: kind = .error
         }
         self.token = token
         self.partialMask = partialMask
         self.normalization = normalization
+        self.hashOptions = hashOptions
         var recognizer = -1
         var prefilter = Prefilter.none
-        if matchedBy == .pattern, case .hash(.detector(let index, _)) = policy, index < compiled.count, compiled[index].prefilter != .none {
+        if matchedBy == .pattern, case .hash(.detector(let index, _), _) = policy, index < compiled.count, compiled[index].prefilter != .none {
             recognizer = index
             prefilter = compiled[index].prefilter
             self.detectors = Array(compiled.indices)
@@ -205,6 +209,14 @@ public struct ValueMasker: Sendable {
     public let rules: CompiledRules
     public let hasher: KeyedHasher?
     public let detectors: [DetectorRuntime]
+
+    /// `@` and what follows the last `@` of a normalised email, lower-cased (ASCII): the domain
+    /// `keep_domain` keeps. Nothing for a value without `@` (it is hashed whole, as always).
+    static func appendDomain(of normalized: UnsafeRawBufferPointer, to output: inout [UInt8]) {
+        guard let at = normalized.lastIndex(of: UInt8(ascii: "@")), at + 1 < normalized.count else { return }
+        output.append(UInt8(ascii: "@"))
+        for byte in normalized[(at + 1)...] { output.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) }
+    }
 
     /// - Parameter hasher: required when `rules.usesHash`; detection alone (`rules test`) needs none.
     public init(rules: CompiledRules, hasher: KeyedHasher?) {
@@ -264,16 +276,24 @@ public struct ValueMasker: Sendable {
             scratch.hashedUnreadable = !normalizer.canRead(value)
             if scratch.hashedUnreadable { normalizer = .trim }
             scratch.replacement.removeAll(keepingCapacity: true)
+            // A named key (`key: NAME`) is looked up only by the rules that use one.
+            let keyed = program.hashOptions.key.map { hasher!.named[$0]! } ?? hasher!
+            let keepDomain = program.hashOptions.keepDomain
             let capacity = normalizer.maximumCount(forValueOf: value.count)
             if capacity <= 512 {
                 // Emails and phones: normalised on the stack and hashed from there.
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
                     let count = normalizer.normalize(value, to: buffer.baseAddress!)
-                    hasher!.appendHash(of: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count), to: &scratch.replacement)
+                    let normalized = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count)
+                    keyed.appendHash(of: normalized, to: &scratch.replacement)
+                    if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
                 }
             } else {
                 normalizer.normalize(value, into: &scratch.normalized)
-                scratch.normalized.withUnsafeBytes { hasher!.appendHash(of: $0, to: &scratch.replacement) }
+                scratch.normalized.withUnsafeBytes { normalized in
+                    keyed.appendHash(of: normalized, to: &scratch.replacement)
+                    if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
+                }
             }
             return .replaced
         case .scan:

@@ -19,20 +19,29 @@ extension KeyedHasher {
     /// used as it is. What remains must have at least 16 bytes, at least 16 of them not ASCII
     /// whitespace, and not be one byte repeated.
     /// - Throws: `KeyError` when it is missing, unreadable or too weak (never with key material).
+    /// Every named key of `hash.keys` is read the same way and attached as `named`.
     public static func load(settings: HashSettings, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeyedHasher {
         guard let source = settings.key else { throw KeyError(description: "the rules use hash but name no key") }
+        var hasher = try load(source, what: "hash.key", settings: settings, environment: environment)
+        for (name, named) in settings.keys.sorted(by: { $0.key < $1.key }) {
+            hasher.named[name] = try load(named, what: "hash.keys.\(name)", settings: settings, environment: environment)
+        }
+        return hasher
+    }
+
+    private static func load(_ source: KeySource, what: String, settings: HashSettings, environment: [String: String]) throws -> KeyedHasher {
         var bytes: [UInt8]
         var trimmed = ""
         var isFile = false
         switch source {
         case .environment(let name):
             guard let value = environment[name], !value.isEmpty else {
-                throw KeyError(description: "environment variable \(name) (hash.key) is not set")
+                throw KeyError(description: "environment variable \(name) (\(what)) is not set")
             }
             bytes = Array(value.utf8)
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw KeyError(description: "cannot read the key file \(path) (hash.key)")
+                throw KeyError(description: "cannot read the key file \(path) (\(what))")
             }
             bytes = Array(data)
             isFile = true

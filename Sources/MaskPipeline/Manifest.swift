@@ -40,8 +40,13 @@ public struct Manifest: Codable, Sendable {
         public var rule: String?
         /// Values the column's hash normaliser could not read, hashed as they are instead.
         public var unreadableByNormalizer: Int = 0
+        /// The named key (`hash.keys`) the column is hashed with; absent for `hash.key`.
+        public var key: String?
 
-        public init(name: String, policy: String, changed: Int, matchedBy: String, rule: String? = nil, unreadableByNormalizer: Int = 0) {
+        public init(
+            name: String, policy: String, changed: Int, matchedBy: String, rule: String? = nil, unreadableByNormalizer: Int = 0, key: String? = nil
+        ) {
+            self.key = key
             self.name = name
             self.policy = policy
             self.changed = changed
@@ -51,7 +56,7 @@ public struct Manifest: Codable, Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, policy, changed, rule
+            case name, policy, changed, rule, key
             case matchedBy = "matched_by"
             case unreadableByNormalizer = "unreadable_by_normalizer"
         }
@@ -88,6 +93,8 @@ public struct Manifest: Codable, Sendable {
     public var rules: Rules
     /// Fingerprint of the HMAC key (see `KeyedHasher.keyID`), `null` when the rules never hash.
     public var keyID: String?
+    /// Fingerprints of the named keys (`hash.keys`), by name: which key hashed which column.
+    public var keyIDs: [String: String]?
     public var detectors: [DetectorCounts]
     public var fields: [FieldCounts]
     /// JSONL: the paths changed by a pattern rule or by the default policy (empty for CSV, whose
@@ -115,6 +122,7 @@ public struct Manifest: Codable, Sendable {
         case outputBytes = "output_bytes"
         case parts, rules
         case keyID = "key_id"
+        case keyIDs = "key_ids"
         case detectors, fields, paths, dropped, threads, compression
         case startedAt = "started_at"
         case finishedAt = "finished_at"

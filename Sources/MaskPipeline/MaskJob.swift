@@ -222,7 +222,8 @@ public struct MaskJob {
             fields: fieldNames.indices.map {
                 .init(name: fieldNames[$0], policy: policies[$0].name, changed: $0 < statistics.fieldChanges.count ? statistics.fieldChanges[$0] : 0,
                       matchedBy: listing.matchedBy[$0].rawValue, rule: listing.patterns[$0],
-                      unreadableByNormalizer: $0 < statistics.fieldUnreadable.count ? statistics.fieldUnreadable[$0] : 0)
+                      unreadableByNormalizer: $0 < statistics.fieldUnreadable.count ? statistics.fieldUnreadable[$0] : 0,
+                      key: Self.namedKey(of: policies[$0]))
             },
             threads: options.threads, compression: options.compress ? "\(options.codec.rawValue)-\(options.level)" : "none",
             startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
@@ -232,6 +233,7 @@ public struct MaskJob {
                   rule: listing.patterns[$0.slot])
         }
         manifest.dropped = fieldNames.indices.filter { policies[$0] == .drop }.map { fieldNames[$0] }
+        if let named = hasher?.named, !named.isEmpty { manifest.keyIDs = named.mapValues(\.keyID) }
         return manifest
     }
 
@@ -455,6 +457,12 @@ public struct MaskJob {
                 throw JobFailure.data(error)
             }
         }
+    }
+
+    /// The `hash.keys` name a field's policy hashes with, if any.
+    static func namedKey(of policy: FieldPolicy) -> String? {
+        if case .hash(_, let options) = policy { return options.key }
+        return nil
     }
 
     static func compressed(_ bytes: [UInt8], codec: OutputCodec, level: Int) -> [UInt8] {

@@ -47,6 +47,22 @@ public struct DetectorExamples: Sendable {
 }
 
 /// How `hash` picks the normalisation of a field value.
+/// What a `hash` field rule asks for besides the normaliser.
+public struct HashOptions: Sendable, Equatable {
+    /// `keep_domain: true`: an email keeps its (lower-cased) domain after the hash of the whole
+    /// address (`Hk3Zp9…@example.com`), so analysts can count by domain while joins still use
+    /// the full address.
+    public var keepDomain = false
+    /// `key: NAME`: hash with the named key of `hash.keys` instead of `hash.key`, so columns
+    /// (or tenants) hashed with different keys cannot be joined.
+    public var key: String?
+
+    public init(keepDomain: Bool = false, key: String? = nil) {
+        self.keepDomain = keepDomain
+        self.key = key
+    }
+}
+
 public enum HashNormalization: Sendable, Equatable {
     /// Use the normaliser of the first detector whose pattern matches the whole trimmed value
     /// (so an email column is lowercased and a phone column put in E.164), else trim.
@@ -76,7 +92,7 @@ public enum FieldPolicy: Sendable, Equatable {
     case null
     case redact(token: [UInt8])
     case mask(PartialMask)
-    case hash(HashNormalization)
+    case hash(HashNormalization, HashOptions = HashOptions())
     /// Replace what the detectors (by index into `CompiledRules.detectors`) find in the text.
     case scan(detectors: [Int], replacement: ScanReplacement)
     /// `default: error` (fail closed): a field no rule names is refused. CSV: the run stops
@@ -179,6 +195,9 @@ public enum HashEncoding: String, Sendable {
 
 public struct HashSettings: Sendable, Equatable {
     public var key: KeySource?
+    /// `hash.keys`: further keys by name (`key: NAME` in a field rule), each from the environment
+    /// or a file like `hash.key`.
+    public var keys: [String: KeySource] = [:]
     public var encoding: HashEncoding
     /// Characters of the encoded digest to keep (the full digest is 64 hex / 43 base64url).
     public var length: Int
@@ -187,7 +206,7 @@ public struct HashSettings: Sendable, Equatable {
     /// 16 base64url characters carry 96 bits: the chance that any two of a billion distinct
     /// values collide is about 6e-12, while the output stays close to the input's size (a full
     /// 64-character hex digest makes a masked extract ~1.3x larger and slower to compress).
-    public static let defaults = HashSettings(key: nil, encoding: .base64url, length: 16, prefix: [])
+    public static let defaults = HashSettings(key: nil, keys: [:], encoding: .base64url, length: 16, prefix: [])
 }
 
 /// A validated rules file, ready to mask data. Immutable and shared by all workers.

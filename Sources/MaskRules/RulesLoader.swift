@@ -122,6 +122,14 @@ struct Context {
         return scalar.string
     }
 
+    mutating func boolean(_ node: Node, _ what: String) -> Bool? {
+        guard case .scalar(let scalar) = node, let value = Bool(scalar.string.lowercased()) else {
+            fail(node, "\(what) must be true or false")
+            return nil
+        }
+        return value
+    }
+
     mutating func integer(_ node: Node, _ what: String, range: ClosedRange<Int>) -> Int? {
         guard case .scalar(let scalar) = node, let value = Int(scalar.string), range.contains(value) else {
             fail(node, "\(what) must be an integer in \(range.lowerBound)...\(range.upperBound)")
@@ -182,6 +190,11 @@ struct Context {
             fingerprint: fingerprint)
         if rules.usesHash && hash.key == nil {
             fail(hashNode ?? root, "a field uses 'hash' but 'hash.key' is not set (use key: env:VAR or key: file:PATH)")
+        }
+        for policy in fields.map(\.policy) + [defaultPolicy] {
+            if case .hash(_, let options) = policy, let name = options.key, hash.keys[name] == nil {
+                fail(hashNode ?? root, "a field hashes with key '\(name)', which hash.keys does not name")
+            }
         }
         return rules
     }
@@ -347,7 +360,7 @@ struct Context {
 
     mutating func compileHash(_ node: Node) -> HashSettings {
         var settings = HashSettings.defaults
-        guard let pairs = mapping(node, "hash", allowed: ["algorithm", "key", "encoding", "length", "prefix"]) else { return settings }
+        guard let pairs = mapping(node, "hash", allowed: ["algorithm", "key", "keys", "encoding", "length", "prefix"]) else { return settings }
         for (key, _, value) in pairs {
             switch key {
             case "algorithm":
@@ -361,6 +374,18 @@ struct Context {
                 } else {
                     // Never echo the value: it may be a key pasted in by mistake.
                     fail(value, "hash.key must be env:VARIABLE or file:PATH (keys never go in the rules file)")
+                }
+            case "keys":
+                guard let named = mapping(value, "hash.keys", allowed: nil) else { continue }
+                for (name, _, source) in named {
+                    guard let text = string(source, "hash.keys.\(name)") else { continue }
+                    if text.hasPrefix("env:") && text.count > 4 {
+                        settings.keys[name] = .environment(String(text.dropFirst(4)))
+                    } else if text.hasPrefix("file:") && text.count > 5 {
+                        settings.keys[name] = .file(String(text.dropFirst(5)))
+                    } else {
+                        fail(source, "hash.keys.\(name) must be env:VARIABLE or file:PATH (keys never go in the rules file)")
+                    }
                 }
             case "encoding":
                 guard let text = string(value, "hash.encoding") else { continue }
@@ -429,10 +454,20 @@ struct Context {
             }
             return .mask(mask)
         case "hash":
-            guard let body = mapping(options, "\(what).hash", allowed: ["normalize", "detector"]) else { return nil }
+            guard let body = mapping(options, "\(what).hash", allowed: ["normalize", "detector", "keep_domain", "key"]) else { return nil }
             var normalization = HashNormalization.auto
+            var hashOptions = HashOptions()
             for (key, _, value) in body {
+                if key == "keep_domain" {
+                    guard let flag = boolean(value, "\(what).hash.keep_domain") else { continue }
+                    hashOptions.keepDomain = flag
+                    continue
+                }
                 guard let text = string(value, "\(what).hash.\(key)") else { continue }
+                if key == "key" {
+                    hashOptions.key = text
+                    continue
+                }
                 if key == "detector" {
                     if let index = detectors.firstIndex(where: { $0.id == text }) {
                         normalization = .detector(index: index, normalizer: detectors[index].normalizer)
@@ -445,7 +480,7 @@ struct Context {
                     normalization = .fixed(normalizer)
                 }
             }
-            return .hash(normalization)
+            return .hash(normalization, hashOptions)
         case "scan":
             guard let body = mapping(options, "\(what).scan", allowed: ["detectors", "replace"]) else { return nil }
             var chosen = allDetectors

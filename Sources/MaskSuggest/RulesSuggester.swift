@@ -249,9 +249,9 @@ public struct RulesSuggester {
             options.append("keep_last: \(mask.keepLast)")
             if mask.maskByte != UInt8(ascii: "*") { options.append("char: \(YAMLName.quoted(String(UnicodeScalar(mask.maskByte))))") }
             return "{ mask: { \(options.joined(separator: ", ")) } }"
-        case .hash(.auto): return "hash"
-        case .hash(.detector(let index, _)): return "{ hash: { detector: \(detectors[index].id) } }"
-        case .hash(.fixed(let normalizer)): return "{ hash: { normalize: \(name(of: normalizer)) } }"
+        case .hash(.auto, _): return "hash"
+        case .hash(.detector(let index, _), _): return "{ hash: { detector: \(detectors[index].id) } }"
+        case .hash(.fixed(let normalizer), _): return "{ hash: { normalize: \(name(of: normalizer)) } }"
         case .scan: return "scan"
         }
     }
