@@ -205,3 +205,32 @@ public struct BatchSummary: Codable, Sendable {
         Data(try ReportJSON.encode(self))
     }
 }
+
+extension BatchSummary {
+    /// The run's summary for stderr: one line of counts and rate, a warning when files in formats
+    /// `mask` does not read were left unmasked, and the first skipped entries (all of them are in
+    /// the report and the run manifest). Names are escaped (`DisplayName`): a file name cannot
+    /// forge a log line.
+    public func summaryLines(shownSkipped: Int = 20) -> [String] {
+        var lines: [String] = []
+        let rate = elapsedSeconds > 0 ? Double(maskedInputBytes) / elapsedSeconds / 1e6 : 0
+        var line = worker.map { "batch: worker \($0): " } ?? "batch: "
+        if endedRun == true { line += "ended run \(runID ?? "?"): " }
+        line += "\(filesTotal) files: \(filesMasked) masked, \(filesSkipped) skipped, \(filesFailed) failed"
+        if filesCancelled > 0 { line += ", \(filesCancelled) not started" }
+        line += String(format: "; %.1f MB masked in %.2f s (%.1f MB/s) -> %@", Double(maskedInputBytes) / 1e6, elapsedSeconds, rate, DisplayName.of(destination))
+        lines.append(line)
+        if unsupportedCount > 0 {
+            // Data that is there and was not masked: the line a reader of the log must not miss.
+            lines.append("warning: \(unsupportedCount) \(unsupportedCount == 1 ? "file" : "files") under the input in formats mask does not read, NOT masked (\(BatchJob.byExtension(skipped.filter { $0.kind == .unsupportedFormat }))); --fail-on-unsupported makes this fail the run")
+        }
+        if !skipped.isEmpty {
+            lines.append("\(skipped.count) \(skipped.count == 1 ? "entry" : "entries") under the input not masked:")
+            for entry in skipped.prefix(shownSkipped) { lines.append("  skipped \(entry.name): \(entry.reason)") }
+            if skipped.count > shownSkipped {
+                lines.append("  … and \(skipped.count - shownSkipped) more (all listed under \"skipped\" in _batch_manifest.json and the report)")
+            }
+        }
+        return lines
+    }
+}

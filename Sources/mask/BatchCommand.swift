@@ -162,26 +162,7 @@ struct Batch: ParsableCommand {
                 if ledgerOptions.runId == nil { printNote("batch: run id \(options.shared!.runID) (give it as --run-id to more workers)") }
             }
             let summary = try BatchJob(rules: compiled, hasher: hasher, options: options).run()
-            let rate = summary.elapsedSeconds > 0 ? Double(summary.maskedInputBytes) / summary.elapsedSeconds / 1e6 : 0
-            var line = summary.worker.map { "batch: worker \($0): " } ?? "batch: "
-            if summary.endedRun == true { line += "ended run \(summary.runID ?? "?"): " }
-            line += "\(summary.filesTotal) files: \(summary.filesMasked) masked, \(summary.filesSkipped) skipped, \(summary.filesFailed) failed"
-            if summary.filesCancelled > 0 { line += ", \(summary.filesCancelled) not started" }
-            line += String(format: "; %.1f MB masked in %.2f s (%.1f MB/s) -> %@", Double(summary.maskedInputBytes) / 1e6, summary.elapsedSeconds, rate, DisplayName.of(summary.destination))
-            printNote(line)
-            if summary.unsupportedCount > 0 {
-                // Data that is there and was not masked: the line a reader of the log must not miss.
-                printNote("warning: \(summary.unsupportedCount) \(summary.unsupportedCount == 1 ? "file" : "files") under the input in formats mask does not read, NOT masked (\(BatchJob.byExtension(summary.skipped.filter { $0.kind == .unsupportedFormat }))); --fail-on-unsupported makes this fail the run")
-            }
-            if !summary.skipped.isEmpty {
-                // Every entry is in the report and the run manifest; the first ones here.
-                let shown = 20
-                printNote("\(summary.skipped.count) \(summary.skipped.count == 1 ? "entry" : "entries") under the input not masked:")
-                for entry in summary.skipped.prefix(shown) { printNote("  skipped \(entry.name): \(entry.reason)") }
-                if summary.skipped.count > shown {
-                    printNote("  … and \(summary.skipped.count - shown) more (all listed under \"skipped\" in _batch_manifest.json and the report)")
-                }
-            }
+            for line in summary.summaryLines() { printNote(line) }
             for failure in summary.failures {
                 printError("failed: \(DisplayName.of(failure.input)): \(failure.error)")
             }
