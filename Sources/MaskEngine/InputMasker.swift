@@ -125,16 +125,12 @@ public struct InputMasker: Sendable {
     ) throws -> any ChunkScanning {
         let values = ValueMasker(rules: rules.forVerification, hasher: nil)
         if let text {
-            var fields: [CSVField] = []
-            var names: [String] = []
-            if text.hasHeader, maskedHeader.withUnsafeBytes({ text.nextRecord(in: $0, from: 0, fields: &fields) }) != nil {
-                names = decodedNames(maskedHeader, fields: fields, text: text)
-            }
+            let names = text.hasHeader ? headerNames(of: maskedHeader, dialect: dialect, text: text) : []
             return EscapedTextVerifier(names: names, values: values, dialect: text)
         }
         switch format {
         case .csv, .pgtext, .mysql:
-            let names = dialect.hasHeader ? maskedHeader.withUnsafeBytes { CSVHeader(parsing: $0, dialect: dialect).names } : []
+            let names = dialect.hasHeader ? headerNames(of: maskedHeader, dialect: dialect, text: nil) : []
             let plan = try CSVColumnPlan(names: names.isEmpty ? ["1"] : names, rules: values.rules, requireExactFields: false)
             return CSVVerifier(plan: plan, values: values, dialect: dialect, maxRecordSize: maxRecordSize)
         case .jsonl:
@@ -146,19 +142,34 @@ public struct InputMasker: Sendable {
     /// hold what a detector finds is a data row (`--no-header` forgotten, or the first line end
     /// lost) and must not go out as field names.
     static func refuseDataAsHeader(_ names: [String], values: ValueMasker, inputName: String) throws {
-        let rules = values.rules
-        let scratch = MaskScratch()
-        var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
-        let all = Array(rules.detectors.indices)
-        for (index, name) in names.enumerated() {
-            Array(name.utf8).withUnsafeBytes { values.detect(in: $0, detectors: all, scratch: scratch, statistics: &statistics) }
-            if let detection = scratch.detections.first {
-                throw DataError(
-                    kind: .headerLooksLikeData,
-                    detail: "field \(index + 1) holds what detector '\(rules.detectors[detection.detector].id)' finds; pass --no-header if the input has no header",
-                    input: inputName, record: 0, byteOffset: 0)
-            }
+        if let first = headerDetections(names, values: values).first {
+            throw DataError(
+                kind: .headerLooksLikeData,
+                detail: "field \(first.column + 1) holds what detector '\(values.rules.detectors[first.detector].id)' finds; pass --no-header if the input has no header",
+                input: inputName, record: 0, byteOffset: 0)
         }
+    }
+
+    /// What every detector of `values.rules` finds in header names: the check that refuses a data
+    /// row as a header when masking, and `mask verify`'s findings in a masked header.
+    public static func headerDetections(_ names: [String], values: ValueMasker) -> [(column: Int, detector: Int)] {
+        let scratch = MaskScratch()
+        var statistics = MaskStatistics(detectors: values.rules.detectors.count, fields: 0)
+        let all = Array(values.rules.detectors.indices)
+        var found: [(column: Int, detector: Int)] = []
+        for (column, name) in names.enumerated() {
+            Array(name.utf8).withUnsafeBytes { values.detect(in: $0, detectors: all, scratch: scratch, statistics: &statistics) }
+            found += scratch.detections.map { (column, $0.detector) }
+        }
+        return found
+    }
+
+    /// The decoded names of a delimited input's header record (CSV or a database text export).
+    public static func headerNames(of record: [UInt8], dialect: CSVDialect, text: EscapedTextDialect?) -> [String] {
+        guard let text else { return record.withUnsafeBytes { CSVHeader(parsing: $0, dialect: dialect).names } }
+        var fields: [CSVField] = []
+        guard record.withUnsafeBytes({ text.nextRecord(in: $0, from: 0, fields: &fields) }) != nil else { return [] }
+        return decodedNames(record, fields: fields, text: text)
     }
 }
 

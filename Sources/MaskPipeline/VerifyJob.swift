@@ -53,11 +53,12 @@ public struct VerifyJob {
             } catch let error as PlanError {
                 throw JobFailure.usage(error.description)
             }
-            if options.format == .csv && start.dialect.hasHeader {
-                // (The database text formats' names are escaped: their header is scanned as
-                // decoded by the verifier's plan only.)
+            if options.format != .jsonl && start.dialect.hasHeader {
                 // The header goes out with every part: a name that holds personal data is a leak too.
-                findings += headerFindings(start, input: shownName)
+                let names = InputMasker.headerNames(of: start.firstRecord, dialect: start.dialect, text: text)
+                findings += InputMasker.headerDetections(names, values: ValueMasker(rules: rules, hasher: nil)).map {
+                    LocatedFinding(input: shownName, record: 0, byteOffset: 0, field: "column \($0.column + 1) of the header", detector: rules.detectors[$0.detector].id)
+                }
             }
             let detectorNames = rules.detectors.map(\.id)
             try OrderedParallelMap.run(
@@ -86,21 +87,5 @@ public struct VerifyJob {
             throw JobFailure.io(failure.description)
         }
         return VerifyResult(input: source.name, recordsChecked: records, findings: findings)
-    }
-
-    /// Findings in the CSV header's names (record 0).
-    private func headerFindings(_ start: InputStart, input: String) -> [LocatedFinding] {
-        let values = ValueMasker(rules: rules, hasher: nil)
-        let header = start.firstRecord.withUnsafeBytes { CSVHeader(parsing: $0, dialect: start.dialect) }
-        let scratch = MaskScratch()
-        var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
-        var found: [LocatedFinding] = []
-        for (index, name) in header.names.enumerated() {
-            Array(name.utf8).withUnsafeBytes { values.detect(in: $0, detectors: Array(rules.detectors.indices), scratch: scratch, statistics: &statistics) }
-            for detection in scratch.detections {
-                found.append(LocatedFinding(input: input, record: 0, byteOffset: 0, field: "column \(index + 1) of the header", detector: rules.detectors[detection.detector].id))
-            }
-        }
-        return found
     }
 }

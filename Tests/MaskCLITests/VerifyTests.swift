@@ -37,6 +37,11 @@ import Testing
         #expect(verify.status == 1, "\(verify.stdoutText)\(verify.stderr)")
         #expect(verify.stdoutText.contains("record 0 at byte offset 0, field column 2 of the header: looks like email"), "\(verify.stdoutText)")
         #expect(!verify.stdoutText.contains("ann.lee"))
+        // The same in a database text export, whose names are read decoded.
+        let text = directory.write("masked.txt", "id\tann.lee@example.com\n1\t\\N\n")
+        let textVerify = Runner.mask(["verify", "--rules", MaskBinary.rules("pii-strict.yaml"), "--format", "pgtext", text], in: directory)
+        #expect(textVerify.status == 1, "\(textVerify.stdoutText)\(textVerify.stderr)")
+        #expect(textVerify.stdoutText.contains("field column 2 of the header: looks like email"), "\(textVerify.stdoutText)")
     }
 
     @Test func survivingDataIsNamedByRecordAndFieldNeverByValue() throws {
