@@ -94,7 +94,10 @@ func misspelledCommand(_ arguments: [String]) -> String? {
 /// Every chunk allocates a few buffers of 2 MiB and more (input, masked output, gzip member) and
 /// frees them once written. Above glibc's default mmap and trim thresholds each one was a fresh
 /// mapping whose pages were faulted in and zeroed again: ~0.1 s of system time per 400 MB of
-/// JSONL. With the thresholds raised the next chunk reuses the memory; peak RSS grows by a few MiB.
+/// JSONL. With the thresholds raised the next chunk reuses the memory. The trim threshold bounds
+/// what free heap may stay resident: at 256 MiB a run whose buffers fragmented under a slow
+/// consumer kept up to 256 MiB of freed memory and peaked near 290 MiB; 64 MiB still holds every
+/// chunk buffer in flight (a few of 2 MiB and more per thread) and keeps the peak under 100 MiB.
 /// `mallopt` is looked up at run time: Swift's Glibc module does not include `<malloc.h>`.
 func keepChunkBuffersInHeap() {
     #if canImport(Glibc)
@@ -102,7 +105,7 @@ func keepChunkBuffersInHeap() {
     guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "mallopt") else { return }
     let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
     _ = mallopt(-3, 32 << 20)  // M_MMAP_THRESHOLD: no separate mapping below 32 MiB
-    _ = mallopt(-1, 256 << 20)  // M_TRIM_THRESHOLD: keep up to 256 MiB of free heap
+    _ = mallopt(-1, 64 << 20)  // M_TRIM_THRESHOLD: keep up to 64 MiB of free heap
     #endif
 }
 
