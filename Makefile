@@ -30,6 +30,10 @@ test-deps:
 	    || python3 -m pip install --quiet --break-system-packages "moto[server]" jsonschema kubernetes-validate
 	@# gs:// tests: Google's storage emulator, Google's own client to check what mask wrote, and
 	@# google-auth to verify the JWTs mask signs (never our own code checking our own code).
+	@# Phone tests: libphonenumber's own example numbers and formatting (public material, not ours).
+	@python3 -c "import phonenumbers" 2>/dev/null \
+	    || python3 -m pip install --quiet phonenumbers \
+	    || python3 -m pip install --quiet --break-system-packages phonenumbers
 	@python3 -c "import gcp_storage_emulator, google.cloud.storage, google.auth" 2>/dev/null \
 	    || python3 -m pip install --quiet gcp-storage-emulator google-cloud-storage google-auth \
 	    || python3 -m pip install --quiet --break-system-packages gcp-storage-emulator google-cloud-storage google-auth

@@ -34,6 +34,7 @@ cp .build/checkouts/swift-crypto/LICENSE.txt "$licences/swift-crypto.txt"
 cp .build/checkouts/swift-crypto/NOTICE.txt "$licences/swift-crypto-NOTICE.txt"
 cp .build/checkouts/swift-asn1/LICENSE.txt "$licences/swift-asn1.txt"
 cp .build/checkouts/Yams/LICENSE "$licences/Yams.txt"
+cp scripts/phone-plan/LICENSE-libphonenumber.txt "$licences/libphonenumber.txt"
 
 # Nothing of the toolchain may be needed at run time: no libswift*.so, and no RUNPATH but the
 # linker's default `$ORIGIN` (the binary's own folder, which holds nothing else).

@@ -10,8 +10,16 @@ public enum Normalizer: Sendable, Equatable {
     case lowercase
     /// Keep only the digits (ASCII and full-width), up to an extension marker.
     case digits
-    /// E.164 (`+<country><national number>`), using `region` for numbers written nationally.
-    case e164(region: PhoneRegion)
+    /// E.164 (`+<country><national number>`): a value that is one number of the numbering
+    /// plans (`PhoneFinder`: international, or national in one of `numbering`'s regions, first
+    /// valid wins) is written from the plan, so `090-1234-5678` and `+81 90-1234-5678` hash
+    /// alike; any other value falls back to its digits read in `region`.
+    case e164(region: PhoneRegion, numbering: PhoneFinder)
+
+    /// E.164 with national numbers read in `region` alone.
+    public static func e164(region: PhoneRegion) -> Normalizer {
+        .e164(region: region, numbering: PhoneFinder(regions: [region.isoCode]))
+    }
 
     /// Replaces `output` with the normalised value (for values too large for the stack).
     public func normalize(_ value: UnsafeRawBufferPointer, into output: inout [UInt8]) {
@@ -23,7 +31,7 @@ public enum Normalizer: Sendable, Equatable {
     @inlinable
     public func maximumCount(forValueOf count: Int) -> Int {
         switch self {
-        case .e164(let region): return count + 1 + region.callingCode.utf8.count
+        case .e164(let region, _): return count + 4 + region.callingCode.utf8.count
         case .none, .trim, .lowercase, .digits: return count
         }
     }
@@ -59,10 +67,33 @@ public enum Normalizer: Sendable, Equatable {
                 output[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
             }
             return trimmed.count
-        case .e164(let region):
+        case .e164(let region, let numbering):
             // Built in place after output[0] = '+'.
             output[0] = UInt8(ascii: "+")
             let (digits, international) = Self.phoneDigits(value, to: output + 1)
+            // A national number is read as the detector reads it, grouping included, so that
+            // 0412 345 678 is Australian (as written) though its digits are also Japanese.
+            if !international && numbering.regions.count > 1 {
+                var written = -1
+                numbering.matches(in: Self.trimmed(value)) { range, number in
+                    guard written < 0, range.lowerBound == 0 else { return }
+                    written = 1
+                    for byte in String(number.callingCode).utf8 {
+                        output[written] = byte
+                        written += 1
+                    }
+                    for digit in number.nationalNumber {
+                        output[written] = 0x30 + digit
+                        written += 1
+                    }
+                }
+                if written > 0 { return written }
+            }
+            // A number of the plans (international, or national in one of the regions) is
+            // written from the plan: calling code, then the national number without trunk.
+            if digits >= 4 && digits <= 24, let written = numbering.writeE164(asciiDigits: output + 1, count: digits, international: international) {
+                return 1 + written
+            }
             var count = 1 + digits
             if international { return count }
             @inline(__always) func digitsStart(with prefix: String) -> Bool {
@@ -215,31 +246,19 @@ public struct PhoneRegion: Sendable, Equatable {
     /// Dialled before a country code from inside the country (`00`, `011`, `010`).
     public var internationalPrefixes: [String]
 
+    /// Every region of libphonenumber's metadata (see `PhonePlan`), by ISO code.
     public static let known: [String: PhoneRegion] = {
+        let plan = PhonePlan.shared
         var table: [String: PhoneRegion] = [:]
-        func add(_ iso: String, _ code: String, trunk: String? = "0", intl: [String] = ["00"]) {
-            table[iso] = PhoneRegion(isoCode: iso, callingCode: code, trunkPrefix: trunk, internationalPrefixes: intl)
+        for region in plan.regions where region.isoCode != "001" {
+            func text(_ digits: [UInt8]) -> String { String(decoding: digits.map { $0 + 0x30 }, as: UTF8.self) }
+            var international = region.internationalPrefix.isEmpty ? [] : [text(region.internationalPrefix)]
+            if !international.contains("00") { international.append("00") }
+            table[region.isoCode] = PhoneRegion(
+                isoCode: region.isoCode, callingCode: String(region.callingCode),
+                trunkPrefix: region.nationalPrefix.isEmpty ? nil : text(region.nationalPrefix),
+                internationalPrefixes: international)
         }
-        add("US", "1", trunk: nil, intl: ["011"])
-        add("CA", "1", trunk: nil, intl: ["011"])
-        add("JP", "81", intl: ["010"])
-        add("GB", "44")
-        add("DE", "49")
-        add("FR", "33")
-        add("IT", "39", trunk: nil)
-        add("ES", "34", trunk: nil)
-        add("NL", "31")
-        add("IN", "91")
-        add("AU", "61", intl: ["0011"])
-        add("NZ", "64")
-        add("BR", "55")
-        add("MX", "52", trunk: nil)
-        add("CN", "86")
-        add("KR", "82", intl: ["001", "002"])
-        add("SG", "65", trunk: nil, intl: ["000", "001"])
-        add("IE", "353")
-        add("CH", "41")
-        add("SE", "46")
         return table
     }()
 }

@@ -65,7 +65,7 @@ public struct Detection: Sendable, Equatable {
 /// copying a struct full of arrays (a profile showed those copies at several percent).
 public final class DetectorRuntime: Sendable {
     public let id: String
-    let pattern: CompiledPattern
+    let matcher: DetectorMatcher
     public let prefilter: Prefilter
     let validators: [Validator]
     let token: [UInt8]
@@ -79,7 +79,7 @@ public final class DetectorRuntime: Sendable {
 
     init(_ detector: CompiledDetector) {
         id = detector.id
-        pattern = detector.pattern
+        matcher = detector.matcher
         prefilter = detector.prefilter
         validators = detector.validators
         token = detector.token
@@ -320,12 +320,15 @@ public struct ValueMasker: Sendable {
         while upper > lower && (value[upper - 1] == 0x20 || value[upper - 1] == 0x09) { upper -= 1 }
         let trimmed = UnsafeRawBufferPointer(rebasing: value[lower..<upper])
         for detector in detectors where Self.prefilterPasses(detector.prefilter, trimmed) {
-            if let range = detector.pattern.firstMatch(in: trimmed, from: 0, scratch: scratch.match),
-                range == 0..<trimmed.count
-            {
-                return detector.normalizer
+            switch detector.matcher {
+            case .pattern(let pattern):
+                if let range = pattern.firstMatch(in: trimmed, from: 0, scratch: scratch.match), range == 0..<trimmed.count {
+                    return detector.normalizer
+                }
+                _ = scratch.match.takeFailure()
+            case .phoneNumbers(let finder):
+                if finder.firstMatch(in: trimmed) == 0..<trimmed.count { return detector.normalizer }
             }
-            _ = scratch.match.takeFailure()
         }
         return .trim
     }
@@ -343,9 +346,24 @@ public struct ValueMasker: Sendable {
         for index in detectors {
             let detector = self.detectors[index]
             guard !usePrefilter || detector.prefilterPasses(value) else { continue }
+            let pattern: CompiledPattern
+            switch detector.matcher {
+            case .pattern(let compiled):
+                pattern = compiled
+            case .phoneNumbers(let finder):
+                finder.matches(in: value) { range, _ in
+                    if detector.validators.isEmpty || detector.validators.allSatisfy({ $0.accepts(UnsafeRawBufferPointer(rebasing: value[range])) }) {
+                        scratch.detections.append(Detection(range: range, detector: index))
+                        statistics.detectorMatches[index] += 1
+                    } else {
+                        statistics.detectorRejections[index] += 1
+                    }
+                }
+                continue
+            }
             var offset = 0
             while offset < value.count {
-                guard let range = detector.pattern.firstMatch(in: value, from: offset, scratch: scratch.match) else {
+                guard let range = pattern.firstMatch(in: value, from: offset, scratch: scratch.match) else {
                     if scratch.match.takeFailure() != nil {
                         // The search gave up (a pattern that backtracks catastrophically on this
                         // value): fail closed, the whole value is this detector's finding.

@@ -21,10 +21,19 @@ public enum Prefilter: Sendable, Equatable {
     case minimumDigits(Int)
 }
 
-/// One detector: a pattern, how to recognise candidates cheaply, and what to do with a match.
+/// How a detector finds its candidates.
+public enum DetectorMatcher: Sendable {
+    /// A PCRE2 pattern from the rules file (`pattern:`).
+    case pattern(CompiledPattern)
+    /// The built-in phone-number detector (`builtin: phone`): libphonenumber's numbering plans,
+    /// international numbers of every calling code and national numbers of `regions`.
+    case phoneNumbers(PhoneFinder)
+}
+
+/// One detector: a matcher, how to recognise candidates cheaply, and what to do with a match.
 public struct CompiledDetector: Sendable {
     public var id: String
-    public var pattern: CompiledPattern
+    public var matcher: DetectorMatcher
     public var prefilter: Prefilter
     public var validators: [Validator]
     /// Replaces a match in `scan` mode (e.g. `[EMAIL]`).

@@ -202,11 +202,16 @@ struct Context {
     mutating func compileDetectors(_ node: Node) -> [CompiledDetector] {
         guard let pairs = mapping(node, "detectors") else { return [] }
         var detectors: [CompiledDetector] = []
-        let allowed: Set<String> = ["pattern", "prefilter", "validate", "token", "normalize", "default_region", "examples", "description"]
+        let allowed: Set<String> = [
+            "pattern", "builtin", "regions", "prefilter", "validate", "token", "normalize", "default_region", "examples", "description",
+        ]
         for (id, keyNode, value) in pairs {
             let what = "detectors.\(id)"
             guard let body = mapping(value, what, allowed: allowed) else { continue }
             var pattern: CompiledPattern?
+            var builtin: String?
+            var builtinNode: Node?
+            var regionCodes: [String] = []
             var prefilter = Prefilter.none
             var validators: [Validator] = []
             var token = Array("[\(id.uppercased())]".utf8)
@@ -230,6 +235,21 @@ struct Context {
                     } catch {
                         fail(item, "\(what).pattern: \(error)")
                     }
+                case "builtin":
+                    if let text = string(item, "\(what).builtin") {
+                        builtin = text
+                        builtinNode = item
+                        if text != "phone" { fail(item, "\(what).builtin: unknown built-in detector '\(text)' (known: phone)") }
+                    }
+                case "regions":
+                    for code in strings(item, "\(what).regions") {
+                        if PhoneRegion.known[code.uppercased()] == nil {
+                            fail(item, "\(what).regions: unknown region '\(code)' (regions are ISO 3166 codes of libphonenumber's metadata: US, JP, DE, ...)")
+                        } else {
+                            regionCodes.append(code.uppercased())
+                        }
+                    }
+                    if let first = regionCodes.first, let known = PhoneRegion.known[first] { region = known }
                 case "prefilter":
                     prefilter = compilePrefilter(item, "\(what).prefilter")
                 case "validate":
@@ -252,25 +272,38 @@ struct Context {
                     break
                 }
             }
-            let normalizer = makeNormalizer(normalizeName, region: region, node: normalizeNode, what: "\(what).normalize")
-            guard let pattern else {
-                if !body.contains(where: { $0.key == "pattern" }) { fail(keyNode, "\(what): missing 'pattern'") }
+            if regionCodes.isEmpty { regionCodes = [region.isoCode] }
+            let numbering = PhoneFinder(regions: regionCodes)
+            let normalizer = makeNormalizer(normalizeName, region: region, numbering: numbering, node: normalizeNode, what: "\(what).normalize")
+            let matcher: DetectorMatcher
+            switch (pattern, builtin) {
+            case (let pattern?, nil):
+                matcher = .pattern(pattern)
+            case (nil, "phone"?):
+                matcher = .phoneNumbers(numbering)
+            case (_?, _?):
+                fail(builtinNode, "\(what): give either 'pattern' or 'builtin', not both")
+                continue
+            default:
+                if !body.contains(where: { $0.key == "pattern" || $0.key == "builtin" }) {
+                    fail(keyNode, "\(what): missing 'pattern' (or 'builtin: phone')")
+                }
                 continue
             }
             detectors.append(CompiledDetector(
-                id: id, pattern: pattern, prefilter: prefilter, validators: validators, token: token,
+                id: id, matcher: matcher, prefilter: prefilter, validators: validators, token: token,
                 normalizer: normalizer ?? .trim, examples: examples, line: keyNode.mark?.line ?? 0))
         }
         return detectors
     }
 
-    mutating func makeNormalizer(_ name: String, region: PhoneRegion, node: Node?, what: String) -> Normalizer? {
+    mutating func makeNormalizer(_ name: String, region: PhoneRegion, numbering: PhoneFinder? = nil, node: Node?, what: String) -> Normalizer? {
         switch name {
         case "none": return Normalizer.none
         case "trim": return .trim
         case "lowercase": return .lowercase
         case "digits": return .digits
-        case "e164": return .e164(region: region)
+        case "e164": return .e164(region: region, numbering: numbering ?? PhoneFinder(regions: [region.isoCode]))
         default:
             fail(node, "\(what): unknown normalisation '\(name)' (expected none, trim, lowercase, digits or e164)")
             return nil

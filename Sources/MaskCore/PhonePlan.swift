@@ -1,0 +1,271 @@
+/// The world's telephone numbering plans as data: for every country calling code, which
+/// national numbers exist (by leading digits and length), the national (trunk) prefix, the
+/// international dialling prefix and how numbers are grouped when written.
+///
+/// The facts are libphonenumber's public metadata (Apache-2.0), compiled offline by
+/// `scripts/phone-plan/generate.py` into `PhonePlanData.swift`: each region's number-type
+/// patterns as one minimal DFA over the ten digits, so checking a candidate costs at most 17
+/// table lookups and no regex engine, and each number format as a leading-digits DFA plus the
+/// length range of each of its groups. Decoding the ~260 KB table once takes about a
+/// millisecond; it is shared, immutable, by every worker.
+public final class PhonePlan: Sendable {
+    /// One region (or non-geographic entity, `001`) of the metadata.
+    /// A class, so that reading one field of it in the hot loop costs no copy of the others.
+    public final class Region: Sendable {
+        /// ISO 3166 code (`JP`), or `001` for a non-geographic calling code (`+800`).
+        public let isoCode: String
+        public let callingCode: Int
+        /// The calling code's digits (`"81"`), for writing E.164.
+        public let callingCodeDigits: [UInt8]
+        /// Dialled before a national number inside the country (`0`, NANP `1`, RU `8`), as digit
+        /// values 0-9; empty where there is none (IT, ES, SG).
+        public let nationalPrefix: [UInt8]
+        /// Dialled before a country code from inside the country (`00`, `011`, `0011`), as digit
+        /// values; empty where the metadata gives no literal one.
+        public let internationalPrefix: [UInt8]
+        /// Whether this is the main region of its calling code (US for +1, GB for +44).
+        public let isMainRegion: Bool
+        let validity: Int
+        let plausibility: Int
+        let formats: [Format]
+
+        init(
+            isoCode: String, callingCode: Int, callingCodeDigits: [UInt8], nationalPrefix: [UInt8], internationalPrefix: [UInt8],
+            isMainRegion: Bool, validity: Int, plausibility: Int, formats: [Format]
+        ) {
+            self.isoCode = isoCode
+            self.callingCode = callingCode
+            self.callingCodeDigits = callingCodeDigits
+            self.nationalPrefix = nationalPrefix
+            self.internationalPrefix = internationalPrefix
+            self.isMainRegion = isMainRegion
+            self.validity = validity
+            self.plausibility = plausibility
+            self.formats = formats
+        }
+    }
+
+    /// How a region writes one family of numbers: which numbers it applies to (a prefix
+    /// automaton, libphonenumber's most specific leading-digits pattern) and the length range
+    /// of each group (`(\d{3})(\d{3,4})` → 3...3, 3...4).
+    struct Format: Sendable {
+        let leadingDigits: Int?
+        let groups: [ClosedRange<Int>]
+        /// The national form writes the trunk prefix (`0\1`)...
+        let writesNationalPrefix: Bool
+        /// ...but it may be left out (IN mobiles: `98765 43210`).
+        let nationalPrefixOptional: Bool
+        var length: ClosedRange<Int> {
+            groups.reduce(0) { $0 + $1.lowerBound }...groups.reduce(0) { $0 + $1.upperBound }
+        }
+    }
+
+    public let regions: [Region]
+    /// Region indices by calling code, the main region first.
+    let regionsByCallingCode: [Int: [Int]]
+    let regionIndexByISO: [String: Int]
+    /// All automata, one table: state `s` of automaton `a` reads digit `d` at
+    /// `(base[a] + s) * 10 + d`; `0xFFFF` is the dead state.
+    let transitions: [UInt16]
+    let accepting: [Bool]
+    let automatonBase: [Int]
+
+    /// The plan compiled into the binary (libphonenumber `metadataVersion`).
+    public static let shared = PhonePlan()
+
+    init() {
+        var reader = Reader(bytes: Self.decodeBase64(Self.encoded))
+        var regions: [Region] = []
+        let regionCount = reader.u16()
+        for _ in 0..<regionCount {
+            let iso = String(decoding: reader.bytes(3), as: UTF8.self).trimmingSuffixSpaces()
+            let code = reader.u16()
+            let validity = reader.u16()
+            let plausibility = reader.u16()
+            let prefixLength = Int(reader.u8())
+            let isMain = reader.u8() == 1
+            let nationalPrefix = reader.bytes(prefixLength).map { $0 &- 0x30 }
+            let iddLength = Int(reader.u8())
+            let idd = reader.bytes(iddLength).map { $0 &- 0x30 }
+            var formats: [Format] = []
+            for _ in 0..<reader.u8() {
+                let leading = reader.u16()
+                let flags = reader.u8()
+                var groups: [ClosedRange<Int>] = []
+                for _ in 0..<reader.u8() {
+                    let low = Int(reader.u8())
+                    let high = Int(reader.u8())
+                    groups.append(low...max(low, high))
+                }
+                formats.append(Format(
+                    leadingDigits: leading == 0xFFFF ? nil : Int(leading), groups: groups,
+                    writesNationalPrefix: flags & 1 != 0, nationalPrefixOptional: flags & 2 != 0))
+            }
+            regions.append(Region(
+                isoCode: iso, callingCode: code, callingCodeDigits: Array(String(code).utf8),
+                nationalPrefix: nationalPrefix, internationalPrefix: idd, isMainRegion: isMain,
+                validity: validity, plausibility: plausibility, formats: formats))
+        }
+        var transitions: [UInt16] = []
+        var accepting: [Bool] = []
+        var bases: [Int] = []
+        for _ in 0..<reader.u16() {
+            bases.append(accepting.count)
+            for _ in 0..<reader.u16() {
+                accepting.append(reader.u8() == 1)
+                for _ in 0..<10 { transitions.append(UInt16(reader.u16())) }
+            }
+        }
+        var byCode: [Int: [Int]] = [:]
+        var byISO: [String: Int] = [:]
+        for (index, region) in regions.enumerated() {
+            if region.isMainRegion {
+                byCode[region.callingCode, default: []].insert(index, at: 0)
+            } else {
+                byCode[region.callingCode, default: []].append(index)
+            }
+            if region.isoCode != "001" { byISO[region.isoCode] = index }
+        }
+        self.regions = regions
+        self.regionsByCallingCode = byCode
+        self.regionIndexByISO = byISO
+        self.transitions = transitions
+        self.accepting = accepting
+        self.automatonBase = bases
+    }
+
+    /// The index of the region with this ISO code (case-insensitive), if the plan knows it.
+    public func regionIndex(isoCode: String) -> Int? {
+        regionIndexByISO[isoCode.uppercased()]
+    }
+
+    /// All ISO codes the plan knows, sorted (for messages).
+    public var isoCodes: [String] { regionIndexByISO.keys.sorted() }
+
+    /// The regions that share a calling code, main region first (empty if no region has it).
+    public func regions(callingCode: Int) -> [Int] {
+        regionsByCallingCode[callingCode] ?? []
+    }
+
+    /// Whether `digits` (values 0-9) is a number of one of the region's types.
+    @inline(__always)
+    public func isValid<Digits: Collection<UInt8>>(_ digits: Digits, region: Int) -> Bool {
+        accepts(regions[region].validity, digits)
+    }
+
+    /// Whether `digits` fits the region's general description: a number its plan could hold,
+    /// though no number type lists its block (libphonenumber's "possible" rather than "valid").
+    @inline(__always)
+    public func isPlausible<Digits: Collection<UInt8>>(_ digits: Digits, region: Int) -> Bool {
+        accepts(regions[region].plausibility, digits)
+    }
+
+    @inline(__always)
+    func accepts<Digits: Collection<UInt8>>(_ automaton: Int, _ digits: Digits) -> Bool {
+        let base = automatonBase[automaton]
+        var state = 0
+        for digit in digits {
+            let next = transitions[(base + state) &* 10 &+ Int(digit)]
+            if next == 0xFFFF { return false }
+            state = Int(next)
+        }
+        return accepting[base + state]
+    }
+
+    /// Whether a prefix of `digits` is accepted (leading-digits patterns match a prefix).
+    func acceptsPrefix<Digits: Collection<UInt8>>(_ automaton: Int, _ digits: Digits) -> Bool {
+        let base = automatonBase[automaton]
+        var state = 0
+        if accepting[base] { return true }
+        for digit in digits {
+            let next = transitions[(base + state) &* 10 &+ Int(digit)]
+            if next == 0xFFFF { return false }
+            state = Int(next)
+            if accepting[base + state] { return true }
+        }
+        return false
+    }
+
+    /// Whether a national significant number, written with group breaks before the digit
+    /// offsets `breaks` (ascending, each in 1..<count) and with or without the trunk prefix, is
+    /// written as the region writes it: one of its formats for this number has group ends at
+    /// every break, and writes the trunk prefix if and only if it was written (unless the
+    /// format says it is optional). A region without formats accepts any writing.
+    public func isWrittenAsRegionWrites(
+        _ digits: UnsafeBufferPointer<UInt8>, breaks: UnsafeBufferPointer<Int>, region: Int, nationalPrefixWritten: Bool,
+        exactly: Bool = false
+    ) -> Bool {
+        let formats = regions[region].formats
+        if formats.isEmpty { return true }
+        for format in formats {
+            if !nationalPrefixWritten && format.writesNationalPrefix && !format.nationalPrefixOptional { continue }
+            guard format.length.contains(digits.count) else { continue }
+            if let leading = format.leadingDigits, !acceptsPrefix(leading, digits) { continue }
+            // Left out where the format writes it (optionally), the trunk prefix leaves less
+            // evidence: the grouping must then be exactly the format's (IN 98765 43210).
+            let exact = exactly || (!nationalPrefixWritten && format.writesNationalPrefix)
+            if breaks.isEmpty && !exact { return true }
+            if exact && breaks.count != format.groups.count - 1 { continue }
+            if Self.fits(format.groups, from: 0, at: 0, count: digits.count, breaks: breaks, next: 0) { return true }
+        }
+        return false
+    }
+
+    /// Whether the groups from `group` on can cover `position..<count` so that every break
+    /// from `next` on falls on a group end.
+    static func fits(_ groups: [ClosedRange<Int>], from group: Int, at position: Int, count: Int, breaks: UnsafeBufferPointer<Int>, next: Int) -> Bool {
+        if group == groups.count { return position == count && next == breaks.count }
+        for length in groups[group] {
+            let end = position + length
+            if end > count { break }
+            // No break may fall strictly inside this group.
+            if next < breaks.count && breaks[next] < end { break }
+            let following = next < breaks.count && breaks[next] == end ? next + 1 : next
+            if fits(groups, from: group + 1, at: end, count: count, breaks: breaks, next: following) { return true }
+        }
+        return false
+    }
+
+    // MARK: - Decoding the compiled table
+
+    struct Reader {
+        let bytes: [UInt8]
+        var offset = 0
+        mutating func u8() -> UInt8 { defer { offset += 1 }; return bytes[offset] }
+        mutating func u16() -> Int { defer { offset += 2 }; return Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 }
+        mutating func bytes(_ count: Int) -> ArraySlice<UInt8> { defer { offset += count }; return bytes[offset..<offset + count] }
+    }
+
+    /// Base64 (RFC 4648), skipping line breaks. MaskCore does not import Foundation, and this
+    /// is the only base64 it reads: a dozen lines here rather than a dependency.
+    static func decodeBase64(_ text: StaticString) -> [UInt8] {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (value, character) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            table[Int(character)] = UInt8(value)
+        }
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8CodeUnitCount * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        let buffer = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+        for character in buffer {
+            let value = table[Int(character)]
+            if value == 0xFF { continue }  // line breaks and `=` padding
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        return output
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffixSpaces() -> String {
+        var text = Substring(self)
+        while text.last == " " { text = text.dropLast() }
+        return String(text)
+    }
+}
