@@ -71,8 +71,14 @@ public enum Normalizer: Sendable, Equatable {
             // Built in place after output[0] = '+'.
             output[0] = UInt8(ascii: "+")
             let (digits, international) = Self.phoneDigits(value, to: output + 1)
-            // A national number is read as the detector reads it, grouping included, so that
-            // 0412 345 678 is Australian (as written) though its digits are also Japanese.
+            // A number whose digits are valid in one region only (or international) is written
+            // from its digits. Otherwise it is read as the detector reads it, grouping included,
+            // so that 0412 345 678 is Australian (as written) though its digits are also Japanese.
+            if digits >= 4 && digits <= 24,
+                let written = numbering.writeE164(asciiDigits: output + 1, count: digits, international: international, unambiguousOnly: true)
+            {
+                return 1 + written
+            }
             if !international && numbering.regions.count > 1 {
                 var written = -1
                 numbering.matches(in: Self.trimmed(value)) { range, number in

@@ -58,21 +58,113 @@ public struct PhoneFinder: Sendable, Equatable {
     public func matches(in value: UnsafeRawBufferPointer, _ body: (Range<Int>, Number) -> Void) {
         let count = value.count
         var index = 0
+        // Find the first run that may hold a number (seven digits, or a multi-byte character)
+        // before setting anything up: most values the prefilter lets through hold none.
         while index < count {
             let byte = value[index]
-            // Only a digit, '+', '(' or a full-width form (0xEF ...) can start a number.
-            guard (byte >= 0x30 && byte <= 0x39) || byte == 0x2B || byte == 0x28 || byte == 0xEF else {
-                index += 1
+            guard Self.canStart(byte) else {
+                index = Self.skipText(value, from: index + 1)
                 continue
             }
-            let symbol = Symbol.at(value, index)
-            guard symbol.kind == .digit || symbol.kind == .plus || symbol.kind == .open else {
-                index += symbol.length
-                continue
-            }
-            let end = readRun(value, from: index, startAllowed: startAllowed(value, index, symbol.kind), body)
-            index = max(end, index + symbol.length)
+            let (asciiEnd, asciiDigits) = Self.asciiRun(value, from: index)
+            guard asciiDigits < 7, let asciiEnd else { break }
+            index = asciiEnd
         }
+        guard index < count else { return }
+        // The run buffers live on the stack, once per value.
+        withUnsafeTemporaryAllocation(of: Group.self, capacity: Self.maximumGroups) { groups in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * Self.maximumDigits) { digitStorage in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * Self.maximumGroups) { breaks in
+                    let digits = UnsafeMutableBufferPointer(rebasing: digitStorage[0..<Self.maximumDigits])
+                    let work = UnsafeMutableBufferPointer(rebasing: digitStorage[Self.maximumDigits...])
+                    while index < count {
+                        let byte = value[index]
+                        guard Self.canStart(byte) else {
+                            index = Self.skipText(value, from: index + 1)
+                            continue
+                        }
+                        // Most runs (times, versions, amounts, ids) have too few digits to be a
+                        // number: count them over ASCII alone, and only set up a Run where the
+                        // count reaches 7 or a multi-byte character (full-width, NBSP) is met.
+                        let (asciiEnd, asciiDigits) = Self.asciiRun(value, from: index)
+                        if asciiDigits < 7, let asciiEnd {
+                            index = asciiEnd
+                            continue
+                        }
+                        let symbol = Symbol.at(value, index)
+                        guard symbol.kind == .digit || symbol.kind == .plus || symbol.kind == .open else {
+                            index += symbol.length
+                            continue
+                        }
+                        let allowed = startAllowed(value, index, symbol.kind)
+                        if !allowed, let asciiEnd {
+                            // Not a place a number starts (Chrome/117.0.6046.134, ORD-2025-504892):
+                            // the whole run is skipped, so no piece of it is taken for one.
+                            index = asciiEnd
+                            continue
+                        }
+                        var run = Run(value: value, groups: groups, digits: digits, work: work, breaks: breaks)
+                        let end = run.scan(from: index)
+                        if allowed && run.digitCount >= 7 && !run.overflowed && !Self.isCardShaped(run) {
+                            interpret(&run, body)
+                        }
+                        index = max(end, index + symbol.length)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The run of ASCII digits and run punctuation at `start`: where it ends (after its last
+    /// digit; nil if it meets a multi-byte character, which may be a full-width digit or a
+    /// separator, so only the full reading knows) and how many digits it holds (counting stops
+    /// at 7, enough to say it may be a number).
+    @inline(__always)
+    static func asciiRun(_ value: UnsafeRawBufferPointer, from start: Int) -> (end: Int?, digits: Int) {
+        var index = start
+        var digits = 0
+        let count = value.count
+        var lastDigitEnd = start + 1
+        while index < count {
+            let byte = value[index]
+            if byte &- 0x30 < 10 {
+                digits += 1
+                lastDigitEnd = index + 1
+            } else if byte >= 0x80 {
+                return (nil, digits)
+            } else if !(byte == 0x20 || byte == 0x2E || byte == 0x2D || byte == 0x2F || byte == 0x28 || byte == 0x29 || byte == 0x2B || byte == 0x7E) {
+                break
+            }
+            index += 1
+        }
+        return (max(lastDigitEnd, start + 1), digits)
+    }
+
+    /// The first offset from `start` whose 8-byte word may hold a byte that can start a number:
+    /// words of ASCII with no byte in `(`...`9` (digits, `+`, `(`) are skipped eight at a time
+    /// (a SWAR range test), which is most of the text around numbers.
+    @inline(__always)
+    static func skipText(_ value: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        guard let base = value.baseAddress else { return index }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        while index + 8 <= value.count {
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if word & high != 0 { return index }
+            // Bytes b with 0x27 < b < 0x3A (Hacker's Delight "hasbetween", bytes < 0x80).
+            let low = word & (ones &* 127)
+            let between = (ones &* (127 + 0x3A) &- low) & ~word & (low &+ ones &* (127 - 0x27)) & high
+            if between != 0 { return index }
+            index += 8
+        }
+        return index
+    }
+
+    /// Only a digit, '+', '(' or a full-width form (0xEF ...) can start a number.
+    @inline(__always)
+    static func canStart(_ byte: UInt8) -> Bool {
+        byte &- 0x30 < 10 || byte == 0x2B || byte == 0x28 || byte == 0xEF
     }
 
     /// The first number at or after `offset` (for callers that want one match).
@@ -104,26 +196,33 @@ public struct PhoneFinder: Sendable, Equatable {
     /// prefix, else national in the first region it is valid in. Grouping and context do not
     /// matter here: the value was already found (or named) as a phone number.
     /// - Returns: the bytes written (room for `count + 3` is needed), or nil.
-    public func writeE164(asciiDigits pointer: UnsafeMutablePointer<UInt8>, count: Int, international: Bool) -> Int? {
+    /// - Parameter unambiguousOnly: give nil for a national number valid in more than one
+    ///   of the regions (the caller then reads it with its grouping).
+    public func writeE164(asciiDigits pointer: UnsafeMutablePointer<UInt8>, count: Int, international: Bool, unambiguousOnly: Bool = false) -> Int? {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { digits -> Int? in
             for index in 0..<count { digits[index] = pointer[index] &- 0x30 }
             var reading: Reading?
             if international {
                 reading = readInternational(digits, from: 0, count: count)
             } else {
-                regions: for region in regions {
+                var readings = 0
+                for region in regions {
                     let prefix = plan.regions[region].nationalPrefix
+                    var found: Reading?
                     if !prefix.isEmpty && startsWith(digits, count: count, prefix, at: 0)
                         && plan.isValid(UnsafeBufferPointer(rebasing: digits[prefix.count..<count]), region: region)
                     {
-                        reading = Reading(callingCode: plan.regions[region].callingCode, nationalStart: prefix.count, nationalCount: count - prefix.count)
-                        break regions
+                        found = Reading(callingCode: plan.regions[region].callingCode, nationalStart: prefix.count, nationalCount: count - prefix.count)
+                    } else if plan.isValid(UnsafeBufferPointer(rebasing: digits[0..<count]), region: region) {
+                        found = Reading(callingCode: plan.regions[region].callingCode, nationalStart: 0, nationalCount: count)
                     }
-                    if plan.isValid(UnsafeBufferPointer(rebasing: digits[0..<count]), region: region) {
-                        reading = Reading(callingCode: plan.regions[region].callingCode, nationalStart: 0, nationalCount: count)
-                        break regions
-                    }
+                    guard let found else { continue }
+                    if reading == nil { reading = found }
+                    readings += 1
+                    if !unambiguousOnly { break }
+                    if readings > 1 { return nil }
                 }
+                if unambiguousOnly && reading == nil { return nil }
                 if reading == nil {
                     for region in regions {
                         let prefix = plan.regions[region].internationalPrefix
@@ -292,24 +391,6 @@ public struct PhoneFinder: Sendable, Equatable {
 
     static let maximumGroups = 24
     static let maximumDigits = 48
-
-    /// Reads the run at `start` and reports its numbers; returns where the run ends.
-    func readRun(_ value: UnsafeRawBufferPointer, from start: Int, startAllowed: Bool, _ body: (Range<Int>, Number) -> Void) -> Int {
-        withUnsafeTemporaryAllocation(of: Group.self, capacity: Self.maximumGroups) { groups in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maximumDigits) { digits in
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maximumDigits) { work in
-                    withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * Self.maximumGroups) { breaks in
-                        var run = Run(value: value, groups: groups, digits: digits, work: work, breaks: breaks)
-                        let end = run.scan(from: start)
-                        if startAllowed && !run.overflowed && run.digitCount >= 7 && !Self.isCardShaped(run) {
-                            interpret(&run, body)
-                        }
-                        return end
-                    }
-                }
-            }
-        }
-    }
 
     struct Run {
         let value: UnsafeRawBufferPointer
@@ -497,6 +578,10 @@ public struct PhoneFinder: Sendable, Equatable {
         var end = run.groupCount
         while end > first {
             defer { end -= 1 }
+            // Only a space ends a national number inside a run: skip other breaks unread.
+            if end < run.groupCount && run.groups[end].join != 2 && !(run.international && first == 0) && requireContinuation {
+                continue
+            }
             guard let reading = read(&run, first, end) else { continue }
             guard requireContinuation, end < run.groupCount else { return (end, reading) }
             let next = run.groups[end]
@@ -618,9 +703,24 @@ public struct PhoneFinder: Sendable, Equatable {
         {
             return true
         }
+        // 117.0.6046.134, 3.18.4.6889: a version (a dotted group of one digit after the first).
+        if end - first >= 3 && (first + 1..<end).allSatisfy({ groups[$0].separator == 0x2E })
+            && (first + 1..<end).contains(where: { groups[$0].digitCount == 1 })
+        {
+            return true
+        }
         // 03.862866, 045.1508: a decimal or a coordinate (phones written with dots have at
         // least three groups).
         if end - first == 2 && groups[first + 1].separator == 0x2E { return true }
+        // 64040-64044, 1990-1999: a range (two groups of one length, the second not below the
+        // first, same leading digit).
+        if end - first == 2 && (groups[first + 1].separator == 0x2D || groups[first + 1].separator == 0x7E)
+            && groups[first].digitCount == groups[first + 1].digitCount && groups[first].digitCount >= 4
+        {
+            let a = run.digits[groups[first].digitStart..<groups[first].digitEnd]
+            let b = run.digits[groups[first + 1].digitStart..<groups[first + 1].digitEnd]
+            if a.first == b.first && !b.lexicographicallyPrecedes(a) { return true }
+        }
         // 92257-4968, 01234-5678: a ZIP+4 or postcode shape.
         if end - first == 2 && groups[first + 1].separator == 0x2D && groups[first].digitCount == 5
             && groups[first + 1].digitCount == 4 && !groups[first].parenthesised
@@ -722,7 +822,7 @@ public struct PhoneFinder: Sendable, Equatable {
                     // part and subscriber groups of three or more digits are a number's shape;
                     // dates (05.11.2023), decimals (0.386) and IPs have shorter groups.
                     // Three or more groups of four are a card or account number's shape.
-                    written = run.groups[first].digitCount >= 2 && end - first <= 4
+                    written = count >= 9 && run.groups[first].digitCount >= 2 && end - first <= 4
                         && (first + 1..<end).allSatisfy { run.groups[$0].digitCount >= 3 }
                         && !(end - first >= 3 && (first..<end).allSatisfy { run.groups[$0].digitCount == 4 })
                 }
@@ -767,7 +867,8 @@ public struct PhoneFinder: Sendable, Equatable {
             "postcode", "postal", "pin", "otp", "version", "ver", "build", "port", "ip", "iban", "card", "ssn",
             "epoch", "ts", "timestamp", "batch", "lot", "item", "part", "model", "code", "bug", "issue", "pr",
             "total", "amount", "price", "qty", "units", "balance", "sum", "usd", "eur", "jpy", "gbp", "aud", "cad",
-            "inr", "brl", "cny", "chf", "krw", "rs", "yen",
+            "inr", "brl", "cny", "chf", "krw", "rs", "yen", "tests", "test", "bugs", "closes", "uids", "gids", "gid",
+            "pid", "pids", "ports", "revision", "rev", "commit", "build",
         ])
         static let nonASCIILabels: [[UInt8]] = ["電話", "電話番号", "携帯", "連絡先", "ＴＥＬ", "☎", "tél", "Tél"].map { Array($0.utf8) }
 
