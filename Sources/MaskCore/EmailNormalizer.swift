@@ -21,22 +21,28 @@ extension Normalizer {
     /// - Returns: the number of bytes written (at most `maximumCount(forValueOf:)`).
     static func normalizeEmail(_ value: UnsafeRawBufferPointer, to output: UnsafeMutablePointer<UInt8>) -> Int {
         let trimmed = trimmed(value)
-        var written = 0
+        // One pass that is the whole work for an ASCII domain without hyphens (most addresses):
+        // lowercase as `lowercase` does, noting whether the domain may hold a U- or an A-label.
+        var at = -1
+        var mayHoldLabels = false
+        for index in 0..<trimmed.count {
+            let byte = trimmed[index]
+            output[index] = asciiLowercased(byte)
+            if byte == UInt8(ascii: "@") {
+                at = index
+                mayHoldLabels = false
+            } else if byte >= 0x80 || byte == UInt8(ascii: "-") {
+                mayHoldLabels = true
+            }
+        }
+        guard at >= 0, mayHoldLabels else { return trimmed.count }
+        var written = at + 1
         @inline(__always) func put(_ byte: UInt8) {
             output[written] = byte
             written += 1
         }
-        guard let at = trimmed.lastIndex(of: UInt8(ascii: "@")) else {
-            for byte in trimmed { put(asciiLowercased(byte)) }
-            return written
-        }
-        for byte in trimmed[..<at] { put(asciiLowercased(byte)) }
-        put(UInt8(ascii: "@"))
         let domain = UnsafeRawBufferPointer(rebasing: trimmed[(at + 1)...])
-        if !domain.contains(where: { $0 >= 0x80 }) && !containsALabel(domain) {
-            for byte in domain { put(asciiLowercased(byte)) }
-            return written
-        }
+        if !domain.contains(where: { $0 >= 0x80 }) && !containsALabel(domain) { return trimmed.count }
         let labels = String(decoding: domain, as: UTF8.self)
             .split(omittingEmptySubsequences: false) { $0 == "." || $0 == "\u{3002}" || $0 == "\u{FF0E}" || $0 == "\u{FF61}" }
         for (index, label) in labels.enumerated() {

@@ -101,6 +101,6 @@ import Testing
                 continue
             }
         }
-        #expect(failures.isEmpty, "\(failures.count) of \(Self.cases.count) lines:\n\(failures.prefix(40).joined(separator: "\n"))")
+        #expect(failures.count == 0, "\(failures.count) of \(Self.cases.count) lines:\n\(failures.prefix(40).joined(separator: "\n"))")
     }
 }
