@@ -8,6 +8,10 @@ public enum Normalizer: Sendable, Equatable {
     /// Trim, then lowercase ASCII letters. Non-ASCII bytes are kept: lowercasing them would need
     /// Unicode tables and would change bytes that are not letters in every locale.
     case lowercase
+    /// An email address in one spelling: ASCII letters of the local part lowercased, the domain
+    /// in lowercase A-labels (`Bücher.de` and `xn--bcher-kva.de` hash alike; see
+    /// EmailNormalizer.swift for what is kept and why).
+    case email
     /// Keep only the digits (ASCII and full-width), up to an extension marker.
     case digits
     /// E.164 (`+<country><national number>`): a value that is one number of the numbering
@@ -33,6 +37,9 @@ public enum Normalizer: Sendable, Equatable {
         switch self {
         case .e164(let region, _): return count + 4 + region.callingCode.utf8.count
         case .none, .trim, .lowercase, .digits: return count
+        // A non-ASCII code point takes at least two UTF-8 bytes and at most 11 Punycode digits;
+        // each label gains `xn--` and a delimiter.
+        case .email: return 8 * count + 8
         }
     }
 
@@ -60,6 +67,8 @@ public enum Normalizer: Sendable, Equatable {
             return trimmed.count
         case .digits:
             return Self.phoneDigits(value, to: output).count
+        case .email:
+            return Self.normalizeEmail(value, to: output)
         case .lowercase:
             let trimmed = Self.trimmed(value)
             for index in 0..<trimmed.count {
@@ -150,7 +159,7 @@ public enum Normalizer: Sendable, Equatable {
     /// normalise to the same few bytes (`+1`) and share one hash.
     public func canRead(_ value: UnsafeRawBufferPointer) -> Bool {
         switch self {
-        case .none, .trim, .lowercase: return true
+        case .none, .trim, .lowercase, .email: return true
         case .digits, .e164: break
         }
         var digits = 0

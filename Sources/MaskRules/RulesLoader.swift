@@ -302,10 +302,11 @@ struct Context {
         case "none": return Normalizer.none
         case "trim": return .trim
         case "lowercase": return .lowercase
+        case "email": return .email
         case "digits": return .digits
         case "e164": return .e164(region: region, numbering: numbering ?? PhoneFinder(regions: [region.isoCode]))
         default:
-            fail(node, "\(what): unknown normalisation '\(name)' (expected none, trim, lowercase, digits or e164)")
+            fail(node, "\(what): unknown normalisation '\(name)' (expected none, trim, lowercase, email, digits or e164)")
             return nil
         }
     }

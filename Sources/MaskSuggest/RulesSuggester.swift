@@ -261,6 +261,7 @@ public struct RulesSuggester {
         case .none: return "none"
         case .trim: return "trim"
         case .lowercase: return "lowercase"
+        case .email: return "email"
         case .digits: return "digits"
         case .e164: return "e164"
         }
