@@ -66,6 +66,10 @@ public struct PhoneFinder: Sendable, Equatable {
                 index = Self.skipText(value, from: index + 1)
                 continue
             }
+            if let dateEnd = Self.isoDateEnd(value, at: index) {
+                index = dateEnd
+                continue
+            }
             let (asciiEnd, asciiDigits) = Self.asciiRun(value, from: index)
             guard asciiDigits < 7, let asciiEnd else { break }
             index = asciiEnd
@@ -86,6 +90,10 @@ public struct PhoneFinder: Sendable, Equatable {
                         // Most runs (times, versions, amounts, ids) have too few digits to be a
                         // number: count them over ASCII alone, and only set up a Run where the
                         // count reaches 7 or a multi-byte character (full-width, NBSP) is met.
+                        if let dateEnd = Self.isoDateEnd(value, at: index) {
+                            index = dateEnd
+                            continue
+                        }
                         let (asciiEnd, asciiDigits) = Self.asciiRun(value, from: index)
                         if asciiDigits < 7, let asciiEnd {
                             index = asciiEnd
@@ -115,6 +123,21 @@ public struct PhoneFinder: Sendable, Equatable {
         }
     }
 
+    /// The end of an ISO date (`2024-03-05`, `2024/03/05`) at `index`, not followed by a digit:
+    /// the timestamps of every extract row, skipped before any reading (`read` would refuse
+    /// them as dates anyway).
+    @inline(__always)
+    static func isoDateEnd(_ value: UnsafeRawBufferPointer, at index: Int) -> Int? {
+        guard index + 10 <= value.count else { return nil }
+        @inline(__always) func digit(_ offset: Int) -> Bool { value[index + offset] &- 0x30 < 10 }
+        let separator = value[index + 4]
+        guard separator == 0x2D || separator == 0x2F, value[index + 7] == separator,
+            digit(0), digit(1), digit(2), digit(3), digit(5), digit(6), digit(8), digit(9)
+        else { return nil }
+        if index + 10 < value.count && value[index + 10] &- 0x30 < 10 { return nil }
+        return index + 10
+    }
+
     /// The run of ASCII digits and run punctuation at `start`: where it ends (after its last
     /// digit; nil if it meets a multi-byte character, which may be a full-width digit or a
     /// separator, so only the full reading knows) and how many digits it holds (counting stops
@@ -141,8 +164,8 @@ public struct PhoneFinder: Sendable, Equatable {
     }
 
     /// The first offset from `start` whose 8-byte word may hold a byte that can start a number:
-    /// words of ASCII with no byte in `(`...`9` (digits, `+`, `(`) are skipped eight at a time
-    /// (a SWAR range test), which is most of the text around numbers.
+    /// words of ASCII with no digit, `+` or `(` are skipped eight at a time (SWAR tests), which
+    /// is most of the text around numbers.
     @inline(__always)
     static func skipText(_ value: UnsafeRawBufferPointer, from start: Int) -> Int {
         var index = start
@@ -152,10 +175,13 @@ public struct PhoneFinder: Sendable, Equatable {
         while index + 8 <= value.count {
             let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
             if word & high != 0 { return index }
-            // Bytes b with 0x27 < b < 0x3A (Hacker's Delight "hasbetween", bytes < 0x80).
+            // A digit: a byte b with 0x2F < b < 0x3A (Hacker's Delight "hasbetween", bytes < 0x80);
+            // '+' or '(': a zero byte after xor (haszero, exact for "any").
             let low = word & (ones &* 127)
-            let between = (ones &* (127 + 0x3A) &- low) & ~word & (low &+ ones &* (127 - 0x27)) & high
-            if between != 0 { return index }
+            let digits = (ones &* (127 + 0x3A) &- low) & ~word & (low &+ ones &* (127 - 0x2F)) & high
+            let plus = word ^ (ones &* 0x2B), open = word ^ (ones &* 0x28)
+            let marks = ((plus &- ones) & ~plus | (open &- ones) & ~open) & high
+            if digits | marks != 0 { return index }
             index += 8
         }
         return index
