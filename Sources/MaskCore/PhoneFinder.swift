@@ -638,6 +638,17 @@ public struct PhoneFinder: Sendable, Equatable {
         return nil
     }
 
+    /// An ISO 6709 position (`+4612-05957`, `-0351-03225`, `+394606-0860929`): a signed latitude
+    /// of 4 or 6 digits, then a signed longitude of 5 or 7, as time-zone tables and geotags write.
+    static func isCoordinate(_ run: Run, _ end: Int) -> Bool {
+        guard end == 2, run.groupCount == 2, run.groups[1].separator == 0x2D else { return false }
+        let latitude = run.groups[0].digitCount, longitude = run.groups[1].digitCount
+        guard (latitude == 4 || latitude == 6) && (longitude == 5 || longitude == 7) else { return false }
+        let start = run.groups[0].byteStart
+        let signed = run.international || (start > 0 && run.value[start - 1] == 0x2D)
+        return signed
+    }
+
     /// Whether groups `index...index+2` spell a date with a four-digit year (2024-03-05,
     /// 05.11.2023, 06/27/2016).
     static func isDate(_ run: Run, at index: Int) -> Bool {
@@ -655,6 +666,7 @@ public struct PhoneFinder: Sendable, Equatable {
         var total = 0
         for index in first..<end { total += run.groups[index].digitCount }
         guard total >= 7 && total <= 18 else { return nil }
+        if first == 0 && Self.isCoordinate(run, end) { return nil }
         if !(run.international && first == 0) && Self.isDateOrAddress(run, first, end) { return nil }
         // Copy the digits; in an international number a `(0)` trunk group is not one of them.
         var count = 0
@@ -788,11 +800,8 @@ public struct PhoneFinder: Sendable, Equatable {
                     return Reading(callingCode: code, nationalStart: national + prefix.count, nationalCount: rest.count)
                 }
             }
-            // Written unmistakably as international, a number in a block the type patterns do
-            // not list yet (a new range, a test number) is still a number of that plan.
-            for region in candidates where plan.isPlausible(number, region: region) {
-                return Reading(callingCode: code, nationalStart: national, nationalCount: count - national)
-            }
+            // A number the plan does not hold (+1 800-123-4567: no NANP exchange starts with 1;
+            // a ten-digit Ukrainian number) is not taken, however it is written.
             return nil  // calling codes are prefix-free: no longer code can match
         }
         return nil
@@ -822,9 +831,7 @@ public struct PhoneFinder: Sendable, Equatable {
                 }
                 let national = UnsafeBufferPointer(rebasing: digits[nationalStart..<count])
                 let valid = plan.isValid(national, region: region)
-                // A national number outside the type patterns counts only written with its trunk
-                // prefix and grouped exactly as the region groups it (below).
-                guard valid || (prefixWritten && breaks.count > 0 && plan.isPlausible(national, region: region)) else { continue }
+                guard valid else { continue }
                 // Breaks relative to the national number; one right after the trunk prefix
                 // (1-800-..., 8 (912) ...) is how people write it.
                 // Shifted in place into the second half of the breaks buffer (no allocation).
