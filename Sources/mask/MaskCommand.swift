@@ -50,7 +50,7 @@ struct Mask: ParsableCommand {
         // (`mask rules test … | head` ends quietly with 0, not killed by SIGPIPE), and freed
         // chunk buffers stay in the heap.
         signal(SIGPIPE, SIG_IGN)
-        returnChunkBuffersToTheKernel()
+        keepChunkBuffersInHeap()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let suggestion = misspelledCommand(arguments) {
             FileHandle.standardError.write(Data("mask: error: unknown command '\(arguments[0])'; did you mean '\(suggestion)'? (mask --help lists the commands)\n".utf8))
@@ -89,23 +89,24 @@ func misspelledCommand(_ arguments: [String]) -> String? {
     return name
 }
 
-/// Hands chunk buffers back to the kernel when they are freed, so that peak memory is what is
-/// in flight and nothing more.
+/// Keeps freed chunk buffers in the heap instead of handing them back to the kernel.
 ///
-/// Every chunk allocates a few buffers of 2 MiB and more (input, masked output, gzip member) on
-/// several threads. Kept in glibc's heaps (an earlier version raised the mmap threshold to 32 MiB
-/// to save the page faults, ~0.1 s of system time per 400 MB of JSONL), they fragmented: freed
-/// blocks between live ones cannot be trimmed, and on a loaded machine a 300 MB stream peaked at
-/// 266-299 MiB of RSS whatever the trim threshold, against "well under 100 MiB". A fixed mmap
-/// threshold of 1 MiB maps each such buffer on its own and unmaps it on free (and stops glibc
-/// from raising the threshold dynamically after the first free, which would undo it).
+/// Every chunk allocates a few buffers of 2 MiB and more (input, masked output, gzip member) and
+/// frees them once written. Above glibc's default mmap and trim thresholds each one was a fresh
+/// mapping whose pages were faulted in and zeroed again: ~0.1 s of system time per 400 MB of
+/// JSONL. With the thresholds raised the next chunk reuses the memory. The trim threshold bounds
+/// what free heap may stay resident: at 256 MiB a run whose buffers fragmented under a slow
+/// consumer kept up to 256 MiB of freed memory; 64 MiB still holds every chunk buffer in flight
+/// (a few of 2 MiB and more per thread) and keeps the peak under 100 MiB. (The ~290 MiB peaks
+/// that the memory test once reported were the test's own memory: see `Runner.pipe`.)
 /// `mallopt` is looked up at run time: Swift's Glibc module does not include `<malloc.h>`.
-func returnChunkBuffersToTheKernel() {
+func keepChunkBuffersInHeap() {
     #if canImport(Glibc)
     typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
     guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "mallopt") else { return }
     let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
-    _ = mallopt(-3, 1 << 20)  // M_MMAP_THRESHOLD: buffers of 1 MiB and more are mapped on their own
+    _ = mallopt(-3, 32 << 20)  // M_MMAP_THRESHOLD: no separate mapping below 32 MiB
+    _ = mallopt(-1, 64 << 20)  // M_TRIM_THRESHOLD: keep up to 64 MiB of free heap
     #endif
 }
 

@@ -144,13 +144,33 @@ public enum Runner {
         posix_spawn_file_actions_addclose(&maskActions, fds[1])
         posix_spawn_file_actions_addopen(&maskActions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&maskActions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        let maskPID = spawn(MaskBinary.path, arguments, environment: ["MASK_HMAC_KEY": key], actions: &maskActions)
+        // mask runs under a small launcher that forks and execs it, and reports the child's
+        // peak RSS. Spawned straight from this process, the peak would include this process's
+        // own: posix_spawn's child shares our memory until it execs, and Linux folds the
+        // high-water mark of the memory an exec leaves into the new program's maximum RSS.
+        let rssPath = directory.file(".rss-pipe")
+        let launcher = """
+            import os, resource, sys
+            pid = os.fork()
+            if pid == 0:
+                os.execv(sys.argv[1], sys.argv[1:])
+            _, status = os.waitpid(pid, 0)
+            with open(os.environ["MASK_TEST_RSS_FILE"], "w") as f:
+                f.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(code if code >= 0 else 128 - code)
+            """
+        let maskPID = spawn(
+            "/usr/bin/env", ["python3", "-c", launcher, MaskBinary.path] + arguments,
+            environment: ["MASK_HMAC_KEY": key, "PATH": "/usr/bin:/bin:/usr/local/bin", "MASK_TEST_RSS_FILE": rssPath],
+            actions: &maskActions)
         posix_spawn_file_actions_destroy(&maskActions)
         close(fds[0])
         close(fds[1])
-        let (maskStatus, rss) = waitFor(maskPID)
+        let (maskStatus, _) = waitFor(maskPID)
         let (producerStatus, _) = waitFor(producerPID)
         let stderr = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
+        let rss = Int(String(decoding: FileManager.default.contents(atPath: rssPath) ?? Data(), as: UTF8.self)) ?? Int.max
         return (producerStatus, RunResult(status: maskStatus, stdout: [], stderr: stderr, maxRSSKiB: rss))
     }
 
