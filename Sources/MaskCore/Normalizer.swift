@@ -92,21 +92,15 @@ public enum Normalizer: Sendable, Equatable {
                 var written = -1
                 numbering.matches(in: Self.trimmed(value)) { range, number in
                     guard written < 0, range.lowerBound == 0 else { return }
-                    written = 1
-                    for byte in String(number.callingCode).utf8 {
-                        output[written] = byte
-                        written += 1
-                    }
-                    for digit in number.nationalNumber {
-                        output[written] = 0x30 + digit
-                        written += 1
-                    }
+                    written = 1 + number.writeE164Digits(to: output + 1)
                 }
                 if written > 0 { return written }
             }
-            // A number of the plans (international, or national in one of the regions) is
-            // written from the plan: calling code, then the national number without trunk.
-            if digits >= 4 && digits <= 24, let written = numbering.writeE164(asciiDigits: output + 1, count: digits, international: international) {
+            // A national number valid in several regions that the grouping did not settle: the
+            // first region it is valid in (an international one was read above already).
+            if !international && digits >= 4 && digits <= 24,
+                let written = numbering.writeE164(asciiDigits: output + 1, count: digits, international: false)
+            {
                 return 1 + written
             }
             var count = 1 + digits

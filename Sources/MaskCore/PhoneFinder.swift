@@ -52,75 +52,90 @@ public struct PhoneFinder: Sendable, Equatable {
     public struct Number {
         public let callingCode: Int
         public let nationalNumber: UnsafeBufferPointer<UInt8>
+
+        /// Writes the calling code and national number as ASCII digits (E.164 without its `+`)
+        /// at `output`, which has room for `3 + nationalNumber.count` bytes; returns the count.
+        public func writeE164Digits(to output: UnsafeMutablePointer<UInt8>) -> Int {
+            var written = 0
+            var code = callingCode
+            var divisor = code >= 100 ? 100 : code >= 10 ? 10 : 1
+            while divisor > 0 {
+                output[written] = 0x30 + UInt8(code / divisor)
+                code %= divisor
+                divisor /= 10
+                written += 1
+            }
+            for digit in nationalNumber {
+                output[written] = 0x30 + digit
+                written += 1
+            }
+            return written
+        }
     }
 
     /// Calls `body` with the byte range of every number in `value`, in order, without overlaps.
     public func matches(in value: UnsafeRawBufferPointer, _ body: (Range<Int>, Number) -> Void) {
-        let count = value.count
-        var index = 0
-        // Find the first run that may hold a number (seven digits, or a multi-byte character)
-        // before setting anything up: most values the prefilter lets through hold none.
-        while index < count {
-            let byte = value[index]
-            guard Self.canStart(byte) else {
-                index = Self.skipText(value, from: index + 1)
-                continue
-            }
-            if let dateEnd = Self.isoDateEnd(value, at: index) {
-                index = dateEnd
-                continue
-            }
-            let (asciiEnd, asciiDigits) = Self.asciiRun(value, from: index)
-            guard asciiDigits < 7, let asciiEnd else { break }
-            index = asciiEnd
-        }
-        guard index < count else { return }
+        // Set nothing up unless some run may hold a number: most values the prefilter lets
+        // through hold none.
+        guard var candidate = Self.nextCandidate(value, from: 0) else { return }
         // The run buffers live on the stack, once per value.
         withUnsafeTemporaryAllocation(of: Group.self, capacity: Self.maximumGroups) { groups in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * Self.maximumDigits) { digitStorage in
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * Self.maximumGroups) { breaks in
                     let digits = UnsafeMutableBufferPointer(rebasing: digitStorage[0..<Self.maximumDigits])
                     let work = UnsafeMutableBufferPointer(rebasing: digitStorage[Self.maximumDigits...])
-                    while index < count {
-                        let byte = value[index]
-                        guard Self.canStart(byte) else {
-                            index = Self.skipText(value, from: index + 1)
-                            continue
-                        }
-                        // Most runs (times, versions, amounts, ids) have too few digits to be a
-                        // number: count them over ASCII alone, and only set up a Run where the
-                        // count reaches 7 or a multi-byte character (full-width, NBSP) is met.
-                        if let dateEnd = Self.isoDateEnd(value, at: index) {
-                            index = dateEnd
-                            continue
-                        }
-                        let (asciiEnd, asciiDigits) = Self.asciiRun(value, from: index)
-                        if asciiDigits < 7, let asciiEnd {
-                            index = asciiEnd
-                            continue
-                        }
-                        let symbol = Symbol.at(value, index)
-                        guard symbol.kind == .digit || symbol.kind == .plus || symbol.kind == .open else {
-                            index += symbol.length
-                            continue
-                        }
-                        let allowed = startAllowed(value, index, symbol.kind)
-                        if !allowed, let asciiEnd {
-                            // Not a place a number starts (Chrome/117.0.6046.134, ORD-2025-504892):
-                            // the whole run is skipped, so no piece of it is taken for one.
-                            index = asciiEnd
-                            continue
-                        }
-                        var run = Run(value: value, groups: groups, digits: digits, work: work, breaks: breaks)
-                        let end = run.scan(from: index)
-                        if allowed && run.digitCount >= 7 && !run.overflowed && !Self.isCardShaped(run) {
-                            interpret(&run, body)
-                        }
-                        index = max(end, index + symbol.length)
+                    while true {
+                        let next = readCandidate(
+                            value, at: candidate.start, asciiEnd: candidate.asciiEnd,
+                            Run(value: value, groups: groups, digits: digits, work: work, breaks: breaks), body)
+                        guard let found = Self.nextCandidate(value, from: next) else { return }
+                        candidate = found
                     }
                 }
             }
         }
+    }
+
+    /// Reads the run at a candidate start and reports its numbers; returns where to go on.
+    func readCandidate(
+        _ value: UnsafeRawBufferPointer, at index: Int, asciiEnd: Int?, _ empty: Run, _ body: (Range<Int>, Number) -> Void
+    ) -> Int {
+        let symbol = Symbol.at(value, index)
+        guard symbol.kind == .digit || symbol.kind == .plus || symbol.kind == .open else { return index + symbol.length }
+        let allowed = startAllowed(value, index, symbol.kind)
+        // Not a place a number starts (Chrome/117.0.6046.134, ORD-2025-504892): the whole run
+        // is skipped, so no piece of it is taken for one.
+        if !allowed, let asciiEnd { return asciiEnd }
+        var run = empty
+        let end = run.scan(from: index)
+        if allowed && run.digitCount >= 7 && !run.overflowed && !Self.isCardShaped(run) {
+            interpret(&run, body)
+        }
+        return max(end, index + symbol.length)
+    }
+
+    /// The next start from `index` on whose run may hold a number, with the end of that run
+    /// when it is plain ASCII: runs with fewer than seven digits (times, versions, amounts, ids)
+    /// and ISO dates are skipped here, over ASCII alone, before any Run is set up.
+    static func nextCandidate(_ value: UnsafeRawBufferPointer, from start: Int) -> (start: Int, asciiEnd: Int?)? {
+        var index = start
+        while index < value.count {
+            guard canStart(value[index]) else {
+                index = skipText(value, from: index + 1)
+                continue
+            }
+            if let dateEnd = isoDateEnd(value, at: index) {
+                index = dateEnd
+                continue
+            }
+            let (asciiEnd, asciiDigits) = asciiRun(value, from: index)
+            if asciiDigits < 7, let asciiEnd {
+                index = asciiEnd
+                continue
+            }
+            return (index, asciiEnd)
+        }
+        return nil
     }
 
     /// The end of an ISO date (`2024-03-05`, `2024/03/05`) at `index`, not followed by a digit:
@@ -202,20 +217,6 @@ public struct PhoneFinder: Sendable, Equatable {
         return found
     }
 
-    /// The E.164 form (`+81312345678`) of the number that `value` holds whole (surrounding
-    /// spaces and an extension aside), or nil if `value` is not one number of the plans.
-    public func e164(_ value: UnsafeRawBufferPointer) -> [UInt8]? {
-        var result: [UInt8]?
-        matches(in: value) { _, number in
-            guard result == nil else { return }
-            var bytes: [UInt8] = [UInt8(ascii: "+")]
-            bytes.append(contentsOf: String(number.callingCode).utf8)
-            for digit in number.nationalNumber { bytes.append(0x30 + digit) }
-            result = bytes
-        }
-        return result
-    }
-
     /// Rewrites the `count` ASCII digits at `pointer` (a phone value's digits, as
     /// `Normalizer.phoneDigits` reads them) as E.164's calling code and national number, if
     /// they are a number of the plans: international after `+` (`international`) or a dialling
@@ -263,20 +264,10 @@ public struct PhoneFinder: Sendable, Equatable {
                 }
             }
             guard let reading else { return nil }
-            var written = 0
-            var code = reading.callingCode
-            var divisor = code >= 100 ? 100 : code >= 10 ? 10 : 1
-            while divisor > 0 {
-                pointer[written] = 0x30 + UInt8(code / divisor)
-                code %= divisor
-                divisor /= 10
-                written += 1
-            }
-            for index in reading.nationalStart..<reading.nationalStart + reading.nationalCount {
-                pointer[written] = 0x30 + digits[index]
-                written += 1
-            }
-            return written
+            return Number(
+                callingCode: reading.callingCode,
+                nationalNumber: UnsafeBufferPointer(rebasing: digits[reading.nationalStart..<reading.nationalStart + reading.nationalCount])
+            ).writeE164Digits(to: pointer)
         }
     }
 
@@ -709,15 +700,6 @@ public struct PhoneFinder: Sendable, Equatable {
         return nil
     }
 
-    static func hasRepeatedDigits(_ digits: UnsafeBufferPointer<UInt8>, _ length: Int) -> Bool {
-        var run = 1
-        for index in digits.indices.dropFirst() {
-            run = digits[index] == digits[index - 1] ? run + 1 : 1
-            if run >= length { return true }
-        }
-        return false
-    }
-
     /// Whether the run is a card, account or tracking number's shape: it starts with three
     /// space- or dash-joined groups of exactly four digits (4983 8577 4834 3163), which no
     /// plan writes.
@@ -830,8 +812,7 @@ public struct PhoneFinder: Sendable, Equatable {
                     nationalStart = prefix.count
                 }
                 let national = UnsafeBufferPointer(rebasing: digits[nationalStart..<count])
-                let valid = plan.isValid(national, region: region)
-                guard valid else { continue }
+                guard plan.isValid(national, region: region) else { continue }
                 // Breaks relative to the national number; one right after the trunk prefix
                 // (1-800-..., 8 (912) ...) is how people write it.
                 // Shifted in place into the second half of the breaks buffer (no allocation).
@@ -848,8 +829,8 @@ public struct PhoneFinder: Sendable, Equatable {
                 guard !inPrefix else { continue }
                 let shifted = UnsafeBufferPointer(rebasing: shiftedStorage[0..<shiftedCount])
                 var written = plan.isWrittenAsRegionWrites(
-                    national, breaks: shifted, region: region, nationalPrefixWritten: prefixWritten, exactly: !valid)
-                if !written && prefixWritten && valid {
+                    national, breaks: shifted, region: region, nationalPrefixWritten: prefixWritten)
+                if !written && prefixWritten {
                     // Real groupings differ from libphonenumber's formats (DE 0151 86730113 where
                     // the metadata writes 01518 6730113). With the trunk prefix written, an area
                     // part and subscriber groups of three or more digits are a number's shape;
@@ -860,9 +841,6 @@ public struct PhoneFinder: Sendable, Equatable {
                         && !(end - first >= 3 && (first..<end).allSatisfy { run.groups[$0].digitCount == 4 })
                 }
                 guard written else { continue }
-                // Outside the type patterns, a run of seven equal digits is a placeholder
-                // ((555) 555-5555), not a number.
-                if !valid && Self.hasRepeatedDigits(national, 7) { continue }
                 let context = Context.before(run.value, run.groups[first].byteStart)
                 if context == .identifier { return nil }
                 // Unseparated and unlabelled, in a sentence about identifiers (user id 1979276221
@@ -873,7 +851,7 @@ public struct PhoneFinder: Sendable, Equatable {
                 // Unseparated digits are a number after a label (Tel: 0312345678), or as eleven
                 // digits with the trunk prefix (JP 09012345678, GB 07369655157). Otherwise ten
                 // digits are as often an id, an epoch timestamp or an amount as a number.
-                if shifted.isEmpty && context != .label && !(prefixWritten && count == 11 && valid) { return nil }
+                if shifted.isEmpty && context != .label && !(prefixWritten && count == 11) { return nil }
                 return Reading(callingCode: info.callingCode, nationalStart: nationalStart, nationalCount: count - nationalStart)
             }
         }

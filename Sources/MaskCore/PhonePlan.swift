@@ -26,12 +26,11 @@ public final class PhonePlan: Sendable {
         /// Whether this is the main region of its calling code (US for +1, GB for +44).
         public let isMainRegion: Bool
         let validity: Int
-        let plausibility: Int
         let formats: [Format]
 
         init(
             isoCode: String, callingCode: Int, callingCodeDigits: [UInt8], nationalPrefix: [UInt8], internationalPrefix: [UInt8],
-            isMainRegion: Bool, validity: Int, plausibility: Int, formats: [Format]
+            isMainRegion: Bool, validity: Int, formats: [Format]
         ) {
             self.isoCode = isoCode
             self.callingCode = callingCode
@@ -40,7 +39,6 @@ public final class PhonePlan: Sendable {
             self.internationalPrefix = internationalPrefix
             self.isMainRegion = isMainRegion
             self.validity = validity
-            self.plausibility = plausibility
             self.formats = formats
         }
     }
@@ -81,7 +79,6 @@ public final class PhonePlan: Sendable {
             let iso = String(decoding: reader.bytes(3), as: UTF8.self).trimmingSuffixSpaces()
             let code = reader.u16()
             let validity = reader.u16()
-            let plausibility = reader.u16()
             let prefixLength = Int(reader.u8())
             let isMain = reader.u8() == 1
             let nationalPrefix = reader.bytes(prefixLength).map { $0 &- 0x30 }
@@ -104,7 +101,7 @@ public final class PhonePlan: Sendable {
             regions.append(Region(
                 isoCode: iso, callingCode: code, callingCodeDigits: Array(String(code).utf8),
                 nationalPrefix: nationalPrefix, internationalPrefix: idd, isMainRegion: isMain,
-                validity: validity, plausibility: plausibility, formats: formats))
+                validity: validity, formats: formats))
         }
         var transitions: [UInt16] = []
         var accepting: [Bool] = []
@@ -153,13 +150,6 @@ public final class PhonePlan: Sendable {
         accepts(regions[region].validity, digits)
     }
 
-    /// Whether `digits` fits the region's general description: a number its plan could hold,
-    /// though no number type lists its block (libphonenumber's "possible" rather than "valid").
-    @inline(__always)
-    public func isPlausible<Digits: Collection<UInt8>>(_ digits: Digits, region: Int) -> Bool {
-        accepts(regions[region].plausibility, digits)
-    }
-
     @inline(__always)
     func accepts<Digits: Collection<UInt8>>(_ automaton: Int, _ digits: Digits) -> Bool {
         let base = automatonBase[automaton]
@@ -192,8 +182,7 @@ public final class PhonePlan: Sendable {
     /// every break, and writes the trunk prefix if and only if it was written (unless the
     /// format says it is optional). A region without formats accepts any writing.
     public func isWrittenAsRegionWrites(
-        _ digits: UnsafeBufferPointer<UInt8>, breaks: UnsafeBufferPointer<Int>, region: Int, nationalPrefixWritten: Bool,
-        exactly: Bool = false
+        _ digits: UnsafeBufferPointer<UInt8>, breaks: UnsafeBufferPointer<Int>, region: Int, nationalPrefixWritten: Bool
     ) -> Bool {
         let formats = regions[region].formats
         if formats.isEmpty { return true }
@@ -203,7 +192,7 @@ public final class PhonePlan: Sendable {
             if let leading = format.leadingDigits, !acceptsPrefix(leading, digits) { continue }
             // Left out where the format writes it (optionally), the trunk prefix leaves less
             // evidence: the grouping must then be exactly the format's (IN 98765 43210).
-            let exact = exactly || (!nationalPrefixWritten && format.writesNationalPrefix)
+            let exact = !nationalPrefixWritten && format.writesNationalPrefix
             if breaks.isEmpty && !exact { return true }
             if exact && breaks.count != format.groups.count - 1 { continue }
             if Self.fits(format.groups, from: 0, at: 0, count: digits.count, breaks: breaks, next: 0) { return true }

@@ -288,11 +288,6 @@ def main():
         patterns = [getattr(meta, t).national_number_pattern for t in TYPES
                     if getattr(meta, t) is not None and getattr(meta, t).national_number_pattern]
         valid = add_dfa(patterns, False)
-        # The general description: every number the region's plan could hold (a looser
-        # union with possible lengths), for numbers written unmistakably as phone numbers
-        # whose block is not (yet) in the type patterns.
-        general = meta.general_desc.national_number_pattern if meta.general_desc and meta.general_desc.national_number_pattern else None
-        plausible = add_dfa([general], False) if general else valid
         main_region = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(meta.country_code, ("",))[0] == region
         national_prefix = (meta.national_prefix or "").encode()
         # The prefix dialled before a country code from inside the region, when the metadata
@@ -321,7 +316,7 @@ def main():
             groups = group_lengths(number_format.pattern)
             formats.append((leading_dfa, (1 if prefix_written else 0) | (2 if optional else 0), groups))
         out += region.encode().ljust(3, b" ")
-        out += struct.pack("<HHHBB", meta.country_code, valid, plausible, len(national_prefix), 1 if main_region else 0)
+        out += struct.pack("<HHBB", meta.country_code, valid, len(national_prefix), 1 if main_region else 0)
         out += national_prefix
         out += struct.pack("<B", len(idd)) + idd
         out += struct.pack("<B", len(formats))
