@@ -230,7 +230,7 @@ public struct PhoneFinder: Sendable, Equatable {
             for index in 0..<count { digits[index] = pointer[index] &- 0x30 }
             var reading: Reading?
             if international {
-                reading = readInternational(digits, from: 0, count: count)
+                reading = readInternational(digits, from: 0, count: count, byShape: true)
             } else {
                 var readings = 0
                 for region in regions {
@@ -625,6 +625,10 @@ public struct PhoneFinder: Sendable, Equatable {
                 // is other text.
                 if let again = read(&run, first, end) { return (end + 1 == run.groupCount ? run.groupCount : end, again) }
             }
+            // A number written with + whose run goes on after a space in groups that are no
+            // number of their own (+44 20 7946 0958 2024): masked to the end of the run, since
+            // leaving it whole in clear would leak the number.
+            if run.international && first == 0, let again = read(&run, first, end) { return (run.groupCount, again) }
         }
         return nil
     }
@@ -678,7 +682,7 @@ public struct PhoneFinder: Sendable, Equatable {
         }
         guard count >= 7 && count <= 17 else { return nil }
         if run.international && first == 0 {
-            return readInternational(run.work, from: 0, count: count)
+            return readInternational(run.work, from: 0, count: count, byShape: true)
         }
         let breaks = UnsafeBufferPointer(rebasing: run.breaks[0..<breakCount])
         if let reading = readNational(run, count: count, breaks: breaks, first: first, end: end) {
@@ -760,8 +764,9 @@ public struct PhoneFinder: Sendable, Equatable {
         return true
     }
 
-    /// `digits[from..<count]` as a calling code and a national number valid in its plan.
-    func readInternational(_ digits: UnsafeMutableBufferPointer<UInt8>, from: Int, count: Int) -> Reading? {
+    /// `digits[from..<count]` as a calling code and a national number valid in its plan (or,
+    /// `byShape`, shaped like one of its subscriber numbers).
+    func readInternational(_ digits: UnsafeMutableBufferPointer<UInt8>, from: Int, count: Int, byShape: Bool = false) -> Reading? {
         var code = 0
         for length in 1...3 where from + length < count {
             code = code * 10 + Int(digits[from + length - 1])
@@ -782,8 +787,15 @@ public struct PhoneFinder: Sendable, Equatable {
                     return Reading(callingCode: code, nationalStart: national + prefix.count, nationalCount: rest.count)
                 }
             }
-            // A number the plan does not hold (+1 800-123-4567: no NANP exchange starts with 1;
-            // a ten-digit Ukrainian number) is not taken, however it is written.
+            // Written with `+`, a number the plan does not hold is still taken when it has the
+            // shape of a subscriber number of the code (PhonePlan.isSubscriberShaped): the plan
+            // lags new allocations, and a masking tool errs towards masking. After 00 or 011,
+            // digits that might be anything else, only what the plan holds is taken.
+            if byShape {
+                for region in candidates where plan.isSubscriberShaped(number, region: region) {
+                    return Reading(callingCode: code, nationalStart: national, nationalCount: count - national)
+                }
+            }
             return nil  // calling codes are prefix-free: no longer code can match
         }
         return nil

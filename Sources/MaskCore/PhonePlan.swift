@@ -26,11 +26,14 @@ public final class PhonePlan: Sendable {
         /// Whether this is the main region of its calling code (US for +1, GB for +44).
         public let isMainRegion: Bool
         let validity: Int
+        /// Indexed by a length some fixed-line or mobile number of the region has (else empty):
+        /// for each position, a mask of the digits valid numbers of that length hold there.
+        let subscriberShapes: [[UInt16]]
         let formats: [Format]
 
         init(
             isoCode: String, callingCode: Int, callingCodeDigits: [UInt8], nationalPrefix: [UInt8], internationalPrefix: [UInt8],
-            isMainRegion: Bool, validity: Int, formats: [Format]
+            isMainRegion: Bool, validity: Int, subscriberShapes: [[UInt16]], formats: [Format]
         ) {
             self.isoCode = isoCode
             self.callingCode = callingCode
@@ -39,6 +42,7 @@ public final class PhonePlan: Sendable {
             self.internationalPrefix = internationalPrefix
             self.isMainRegion = isMainRegion
             self.validity = validity
+            self.subscriberShapes = subscriberShapes
             self.formats = formats
         }
     }
@@ -81,6 +85,11 @@ public final class PhonePlan: Sendable {
             let validity = reader.u16()
             let prefixLength = Int(reader.u8())
             let isMain = reader.u8() == 1
+            var shapes = [[UInt16]](repeating: [], count: 32)
+            for _ in 0..<reader.u8() {
+                let length = Int(reader.u8())
+                shapes[length] = (0..<length).map { _ in UInt16(reader.u16()) }
+            }
             let nationalPrefix = reader.bytes(prefixLength).map { $0 &- 0x30 }
             let iddLength = Int(reader.u8())
             let idd = reader.bytes(iddLength).map { $0 &- 0x30 }
@@ -101,7 +110,7 @@ public final class PhonePlan: Sendable {
             regions.append(Region(
                 isoCode: iso, callingCode: code, callingCodeDigits: Array(String(code).utf8),
                 nationalPrefix: nationalPrefix, internationalPrefix: idd, isMainRegion: isMain,
-                validity: validity, formats: formats))
+                validity: validity, subscriberShapes: shapes, formats: formats))
         }
         var transitions: [UInt16] = []
         var accepting: [Bool] = []
@@ -172,6 +181,29 @@ public final class PhonePlan: Sendable {
             if next == 0xFFFF { return false }
             state = Int(next)
             if accepting[base + state] { return true }
+        }
+        return false
+    }
+
+    /// Whether a national significant number the plan does not hold could still be a person's
+    /// number of the region: a fixed-line or mobile number has its length, each of its digits
+    /// is one that valid numbers of that length hold at that position, and one of the region's
+    /// formats writes numbers with its leading digits and length. The plan lags the world
+    /// (blocks are allocated after a metadata release, a Réunion mobile is written under +33),
+    /// so a number written with `+` and its calling code is masked by this shape
+    /// (`+33 6 94 58 30 47`), while what no block could hold is not: lengths no subscriber
+    /// number has (a ten-digit Ukrainian number), digits the plan's structure excludes
+    /// (`+1 800-123-4567`: no NANP exchange starts with 0 or 1).
+    public func isSubscriberShaped(_ digits: UnsafeBufferPointer<UInt8>, region: Int) -> Bool {
+        let info = regions[region]
+        guard digits.count < 32 else { return false }
+        let shape = info.subscriberShapes[digits.count]
+        guard !shape.isEmpty else { return false }
+        for (position, digit) in digits.enumerated() where shape[position] & (1 << UInt16(digit)) == 0 { return false }
+        if info.formats.isEmpty { return true }
+        for format in info.formats where format.length.contains(digits.count) {
+            if let leading = format.leadingDigits, !acceptsPrefix(leading, digits) { continue }
+            return true
         }
         return false
     }

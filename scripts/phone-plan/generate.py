@@ -233,6 +233,29 @@ def minimise(table, accept):
     return rows, finals
 
 
+def digits_by_position(automaton, length):
+    """For numbers of `length` digits the automaton accepts: the digits each position holds in
+    some of them, as ten-bit masks. This is the plan's structure (NANP: no area code or
+    exchange starts with 0 or 1) without its allocations (which blocks are in use)."""
+    rows, finals = automaton
+    # states from which an accepting state is exactly k steps away
+    within = [set(i for i, f in enumerate(finals) if f)]
+    for _ in range(length):
+        within.append(set(i for i, row in enumerate(rows) if any(t >= 0 and t in within[-1] for t in row)))
+    masks, states = [], {0}
+    for position in range(length):
+        remaining = length - position - 1
+        mask, following = 0, set()
+        for state in states:
+            for digit, target in enumerate(rows[state]):
+                if target >= 0 and target in within[remaining]:
+                    mask |= 1 << digit
+                    following.add(target)
+        masks.append(mask)
+        states = following
+    return masks
+
+
 def group_lengths(pattern):
     """The length range of each capture group of a format pattern such as (\\d{3})(\\d{3,4})."""
     node = Parser(pattern).parse()
@@ -316,7 +339,29 @@ def main():
             groups = group_lengths(number_format.pattern)
             formats.append((leading_dfa, (1 if prefix_written else 0) | (2 if optional else 0), groups))
         out += region.encode().ljust(3, b" ")
+        # The lengths of the region's fixed-line and mobile numbers (people's numbers), for an
+        # international number the plan does not hold yet (a block allocated after this
+        # metadata, a typo in one digit): `+33 6 94 58 30 47` is masked by its shape, while a
+        # length no subscriber number has (a ten-digit Ukrainian number) is not.
+        lengths = 0
+        for desc in (meta.fixed_line, meta.mobile):
+            if desc is None or not desc.national_number_pattern:
+                continue
+            # A type without lengths of its own has the general description's.
+            for length in desc.possible_length or meta.general_desc.possible_length or ():
+                if length > 0:
+                    lengths |= 1 << length
         out += struct.pack("<HHBB", meta.country_code, valid, len(national_prefix), 1 if main_region else 0)
+        # ... and the digits each position of such a length holds in some of them, so a
+        # number no block of the plan could hold (+1 800-123-4567: no exchange starts with 1) is
+        # still refused.
+        personal = [d.national_number_pattern for d in (meta.fixed_line, meta.mobile) if d is not None and d.national_number_pattern]
+        personal_dfa = dfa(personal) if personal else None
+        shapes = [(length, digits_by_position(personal_dfa, length)) for length in range(1, 32) if lengths >> length & 1]
+        shapes = [(length, masks) for length, masks in shapes if all(masks)]
+        out += struct.pack("<B", len(shapes))
+        for length, masks in shapes:
+            out += struct.pack("<B", length) + struct.pack(f"<{length}H", *masks)
         out += national_prefix
         out += struct.pack("<B", len(idd)) + idd
         out += struct.pack("<B", len(formats))
