@@ -5,7 +5,8 @@ import _CryptoExtras
 /// Application Default Credentials, found as Google's libraries find them
 /// (https://cloud.google.com/docs/authentication/application-default-credentials), in order:
 /// 1. `GOOGLE_APPLICATION_CREDENTIALS`: a service-account key (a JWT signed RS256 with its private
-///    key, exchanged at its `token_uri`) or authorized-user credentials (a refresh token);
+///    key, exchanged at its `token_uri`), authorized-user credentials (a refresh token) or an
+///    external account (workload identity federation, `GoogleExternalAccount.swift`);
 /// 2. gcloud's ADC file (`$CLOUDSDK_CONFIG` or `~/.config/gcloud`, `application_default_credentials.json`);
 /// 3. the metadata server (GKE Workload Identity, GCE, Cloud Composer): `GCE_METADATA_HOST`, else
 ///    `metadata.google.internal`.
@@ -43,7 +44,7 @@ public enum GoogleCredentials {
         return metadata
     }
 
-    /// A credentials file: a service-account key or authorized-user credentials.
+    /// A credentials file: a service-account key, authorized-user credentials or an external account.
     static func fromFile(_ path: String, what: String, transport: any HTTPTransport, log: @escaping @Sendable (String) -> Void) throws -> any AccessTokenProvider {
         guard let data = FileManager.default.contents(atPath: path) else { throw CredentialError("\(what): cannot read \(path)") }
         guard let file = try? JSONDecoder().decode(CredentialsFile.self, from: data) else {
@@ -68,9 +69,11 @@ public enum GoogleCredentials {
             return AuthorizedUserTokens(
                 clientID: client, clientSecret: secret, refreshToken: refresh, tokenURI: file.token_uri ?? "https://oauth2.googleapis.com/token",
                 account: file.account, transport: transport, log: log)
+        case "external_account":
+            return try ExternalAccountTokens.load(data, path: path, what: what, transport: transport, log: log)
         case let other:
-            // external_account (workload identity federation) and impersonation: not yet.
-            throw CredentialError("\(what): \(path): credentials of type '\(other)' are not supported (service_account, authorized_user; or the metadata server)")
+            throw CredentialError(
+                "\(what): \(path): credentials of type '\(other)' are not supported (service_account, authorized_user, external_account; or the metadata server)")
         }
     }
 
@@ -94,7 +97,9 @@ public enum GoogleCredentials {
 
     /// POSTs a form to a token endpoint; the token, or an error naming `identity` and the
     /// endpoint's own error code (never the form, which holds the secret).
-    static func exchange(_ form: [(String, String)], at tokenURI: String, identity: String, transport: any HTTPTransport) throws -> ExpiringToken {
+    static func exchange(
+        _ form: [(String, String)], at tokenURI: String, identity: String, transport: any HTTPTransport, headers: [String: String] = [:]
+    ) throws -> ExpiringToken {
         guard let url = URL(string: tokenURI), url.host != nil else { throw CredentialError("\(identity): token_uri '\(tokenURI)' is not a URL") }
         let body = Data(URLEncoding.query(form).utf8)
         let policy = RetryPolicy(maxAttempts: 3)
@@ -104,7 +109,9 @@ public enum GoogleCredentials {
             let started = Date()
             do {
                 let response = try transport.send(
-                    HTTPRequest(method: "POST", url: url, headers: ["content-type": "application/x-www-form-urlencoded"], body: .data(body)), downloadTo: nil)
+                    HTTPRequest(
+                        method: "POST", url: url, headers: headers.merging(["content-type": "application/x-www-form-urlencoded"]) { $1 }, body: .data(body)),
+                    downloadTo: nil)
                 if response.status == 200, let answer = try? JSONDecoder().decode(TokenAnswer.self, from: response.body) {
                     return ExpiringToken(value: answer.access_token, expires: started.addingTimeInterval(answer.expires_in ?? 3600))
                 }

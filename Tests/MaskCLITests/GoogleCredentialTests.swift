@@ -152,4 +152,81 @@ import Glibc
         #expect(none.status == 2, "\(none.stderr)")
         #expect(none.stderr.contains("no Google credentials found: GOOGLE_APPLICATION_CREDENTIALS is not set"), "\(none.stderr)")
     }
+
+    /// Workload identity federation as a pod outside Google Cloud uses it: the file
+    /// `gcloud iam workload-identity-pools create-cred-config` writes, a projected Kubernetes
+    /// token as the subject, the STS exchange, then impersonation of a service account.
+    @Test func externalAccountExchangesTheSubjectTokenAndImpersonatesTheServiceAccount() throws {
+        defer { directory.remove() }
+        let bucket = inputs(4)
+        let subject = "eyJhbGciOiJSUzI1NiIsImtpZCI6Imt1YmUifQ.projected-token-do-not-print.c2lnbmF0dXJl"
+        var configuration = CredentialServer.Configuration()
+        configuration.upstream = gcs.endpoint
+        configuration.lifetime = 2
+        configuration.googleAudience = "//iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/eks/providers/eks-prod"
+        configuration.googleSubjectTokenFile = directory.write("var/run/secrets/tokens/gcp-ksa/token", subject)
+        let google = CredentialServer(configuration)
+        defer { google.stop() }
+        var info: [String: Any] = [
+            "type": "external_account", "audience": configuration.googleAudience,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": "\(google.endpoint)/v1/token",
+            "credential_source": ["file": configuration.googleSubjectTokenFile, "format": ["type": "text"]],
+            "service_account_impersonation_url": "\(google.endpoint)/v1/projects/-/serviceAccounts/\(configuration.googleEmail):generateAccessToken",
+        ]
+        let path = directory.write("federation.json", Array(try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys])))
+
+        // The server answers as Google does: Google's own client (google-auth) gets a token from it.
+        let reference = Runner.run("/usr/bin/env", ["python3", "-c", """
+            import json, sys, google.auth.transport.requests
+            from google.auth import identity_pool
+            credentials = identity_pool.Credentials.from_info(json.load(open(sys.argv[1])), scopes=["https://www.googleapis.com/auth/devstorage.read_write"])
+            credentials.refresh(google.auth.transport.requests.Request())
+            print("ok" if credentials.token.startswith("ya29.") else "no token")
+            """, path], environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": directory.path], in: directory)
+        #expect(String(decoding: reference.stdout, as: UTF8.self).contains("ok"), "google-auth: \(reference.stderr)\n\(google.log)")
+        let before = google.stats()
+
+        let environment = ["GOOGLE_APPLICATION_CREDENTIALS": path]
+        let run = mask(
+            ["batch", "--input", "gs://\(bucket)/in/", "--output", "gs://\(bucket)/out/", "--gcs-endpoint", google.endpoint, "--parallel-files", "1",
+             "--threads", "1", "--report", directory.file("report.json")], environment: environment)
+        #expect(run.status == 0, "\(run.stderr)\n\(google.log)")
+        #expect(BatchFixtures.json(directory.read("report.json"))["files_masked"] as? Int == 4)
+        let stats = google.stats()
+        // Two-second tokens: the run refreshed them, each time through both exchanges.
+        #expect((stats["sts_exchange"] ?? 0) - (before["sts_exchange"] ?? 0) >= 2, "\(stats)")
+        #expect((stats["impersonation"] ?? 0) - (before["impersonation"] ?? 0) >= 2, "\(stats)")
+        #expect(stats["gate_refused"] == nil, "\(stats)\n\(google.log)")
+        let seen = visible(run, bucket: bucket, prefix: "out/")
+        #expect(!seen.contains("projected-token-do-not-print") && !seen.contains("ya29."), "a token was printed")
+
+        // A bucket the service account may not read: the error names it, as for a key.
+        let denied = mask(["batch", "--input", "gs://denied-raw/day/", "--output", directory.file("o"), "--gcs-endpoint", google.endpoint], environment: environment)
+        #expect(denied.status == 3, "\(denied.stderr)")
+        #expect(denied.stderr.contains("(as service account \(configuration.googleEmail) (workload identity federation))"), "\(denied.stderr)")
+
+        // The subject token rotated to one the pool does not trust: refused by the STS, said so.
+        directory.write("var/run/secrets/tokens/gcp-ksa/token", "eyJhbGciOiJSUzI1NiJ9.stale-token-do-not-print.c2ln")
+        let refused = mask(["--input", "gs://\(bucket)/in/f0.csv", "--gcs-endpoint", google.endpoint], environment: environment)
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("the token endpoint 127.0.0.1 refused: invalid_grant"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("stale-token-do-not-print"))
+
+        // A URL credential source answering JSON, with the header it requires; no impersonation:
+        // the federated token itself is used.
+        info["credential_source"] = ["url": "\(google.endpoint)/subject-token", "headers": ["Metadata": "True"],
+                                     "format": ["type": "json", "subject_token_field_name": "access_token"]]
+        info["service_account_impersonation_url"] = nil
+        directory.write("var/run/secrets/tokens/gcp-ksa/token", subject)
+        let byURL = directory.write("url.json", Array(try JSONSerialization.data(withJSONObject: info)))
+        let direct = mask(["--input", "gs://\(bucket)/in/f0.csv", "--gcs-endpoint", google.endpoint], environment: ["GOOGLE_APPLICATION_CREDENTIALS": byURL])
+        #expect(direct.status == 0, "\(direct.stderr)\n\(google.log)")
+        #expect(google.stats()["subject_url"] ?? 0 >= 1, "\(google.stats())")
+
+        // Executable sources are refused by name, not half-supported.
+        info["credential_source"] = ["executable": ["command": "/usr/bin/print-token"]]
+        let executable = directory.write("exec.json", Array(try JSONSerialization.data(withJSONObject: info)))
+        let unsupported = mask(["--input", "gs://\(bucket)/in/f0.csv", "--gcs-endpoint", google.endpoint], environment: ["GOOGLE_APPLICATION_CREDENTIALS": executable])
+        #expect(unsupported.status == 2 && unsupported.stderr.contains("executable-sourced credentials are not supported"), "\(unsupported.stderr)")
+    }
 }

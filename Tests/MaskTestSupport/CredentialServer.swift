@@ -16,6 +16,12 @@ import Glibc
 /// - Google's OAuth token endpoint (`/token`): a service account's JWT is verified with PyPI's
 ///   `google-auth` (`google.auth.jwt.decode`, the key's public certificate, the audience), an
 ///   authorized user's refresh token checked against its client id and secret;
+/// - Google's Security Token Service (`/v1/token`, RFC 8693 token exchange as
+///   https://cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token documents it): the
+///   audience, token types and the subject token (a file's content at start) must match;
+///   and the IAM Credentials API (`/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken`),
+///   which takes only a token the STS issued and answers `accessToken` and `expireTime`; and a
+///   URL credential source (`/subject-token`, JSON, `Metadata: True` required, as Azure's);
 /// - a gate in front of the GCS emulator (`/storage/...`, `/upload/...`): a request passes only
 ///   with a bearer token this server issued and that has not expired, else 401 — so a client
 ///   that does not refresh its tokens fails; buckets named `denied-*` answer 403 as GCS does to
@@ -44,6 +50,10 @@ public final class CredentialServer: @unchecked Sendable {
         public var googleClientID = ""
         public var googleClientSecret = ""
         public var googleRefreshToken = ""
+        /// Workload identity federation: the pool provider's audience, the file whose content is
+        /// the subject token the STS accepts, and the service account impersonated.
+        public var googleAudience = ""
+        public var googleSubjectTokenFile = ""
         /// Where the gate forwards GCS requests (the emulator).
         public var upstream = ""
 
@@ -53,6 +63,7 @@ public final class CredentialServer: @unchecked Sendable {
             case containerTokenFile = "container_token_file"
             case googleCertificate = "google_certificate", googleTokenURI = "google_token_uri", googleEmail = "google_email"
             case googleClientID = "google_client_id", googleClientSecret = "google_client_secret", googleRefreshToken = "google_refresh_token"
+            case googleAudience = "google_audience", googleSubjectTokenFile = "google_subject_token_file"
         }
 
         public init() {}
@@ -115,6 +126,8 @@ public final class CredentialServer: @unchecked Sendable {
 
         port, config = int(sys.argv[1]), json.load(open(sys.argv[2]))
         config["google_token_uri"] = config["google_token_uri"] or "http://127.0.0.1:%d/token" % port
+        # The subject token the pool trusts: the file's content when the server starts.
+        trusted_subject = open(config["google_subject_token_file"]).read().strip() if config["google_subject_token_file"] else None
         lock = threading.Lock()
         stats, issued, imds_tokens = {}, {}, set()
 
@@ -177,6 +190,17 @@ public final class CredentialServer: @unchecked Sendable {
                     return self.metadata(path)
                 if path == "/token":
                     return self.oauth()
+                if path == "/subject-token":
+                    # A URL credential source as Azure's instance metadata serves one: JSON, a header required.
+                    self.body()
+                    if self.headers.get("Metadata") != "True":
+                        return self.refuse("Metadata: True missing", 400)
+                    count("subject_url")
+                    return self.answer(200, {"access_token": trusted_subject, "token_type": "Bearer"})
+                if path == "/v1/token":
+                    return self.sts()
+                if path.startswith("/v1/projects/-/serviceAccounts/") and path.endswith(":generateAccessToken"):
+                    return self.impersonate(path)
                 if path.startswith("/storage/") or path.startswith("/upload/") or path.startswith("/download/"):
                     return self.gate()
                 self.refuse("no such endpoint", 404)
@@ -242,6 +266,40 @@ public final class CredentialServer: @unchecked Sendable {
                 else:
                     return self.refuse("unsupported grant_type %r" % grant, 400)
                 self.answer(200, {"access_token": new_google_token(), "expires_in": int(config["lifetime"]), "token_type": "Bearer"})
+
+            def sts(self):
+                form = urllib.parse.parse_qs(self.body().decode())
+                one = lambda name: form.get(name, [""])[0]
+                expected = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "audience": config["google_audience"],
+                            "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt"}
+                for name, value in expected.items():
+                    if one(name) != value:
+                        return self.answer(400, {"error": "invalid_request", "error_description": "%s: %r" % (name, one(name))})
+                if "https://www.googleapis.com/auth/" not in one("scope"):
+                    return self.answer(400, {"error": "invalid_scope", "error_description": "scope %r" % one("scope")})
+                if one("subject_token") != trusted_subject:
+                    count("sts_refused")
+                    return self.answer(400, {"error": "invalid_grant", "error_description": "The subject token is invalid or expired."})
+                count("sts_exchange")
+                self.answer(200, {"access_token": new_google_token(), "expires_in": int(config["lifetime"]),
+                                  "issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "token_type": "Bearer"})
+
+            def impersonate(self, path):
+                request = json.loads(self.body() or b"{}")
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                with lock:
+                    until = issued.get(token)
+                if until is None or until < time.time():
+                    return self.refuse("impersonation: no valid federated token")
+                email = path.split("/serviceAccounts/", 1)[1].rsplit(":", 1)[0]
+                if email != config["google_email"]:
+                    return self.answer(403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message":
+                        "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."}})
+                if not request.get("scope"):
+                    return self.answer(400, {"error": {"code": 400, "message": "scope is required"}})
+                count("impersonation")
+                self.answer(200, {"accessToken": new_google_token(), "expireTime": iso(expiry())})
 
             def gate(self):
                 body = self.body()
