@@ -78,7 +78,7 @@ public struct CSVChunkMasker: Sendable {
         self.maxRecordSize = maxRecordSize
         self.collectRejects = collectRejects
         let detectors = values.rules.detectors
-        programs = plan.resolutions.map { PolicyProgram($0.policy, matchedBy: $0.matchedBy, detectors: detectors) }
+        programs = plan.programs(values: values, maxRecordSize: maxRecordSize)
         kinds = programs.map(\.kind)
         unretainedPrograms = programs.map { Unmanaged.passUnretained($0) }
     }
@@ -177,7 +177,7 @@ public struct CSVChunkMasker: Sendable {
                             }
                         }
                     }
-                    if kind == .hash && outcome == .replaced && scratch.hashedUnreadable { statistics.fieldUnreadable[column] += 1 }
+                    if (kind == .hash && outcome == .replaced || kind == .json) && scratch.hashedUnreadable { statistics.fieldUnreadable[column] += 1 }
                     if outcome == .unchanged {
                         let contiguous = emittedAny ? copyEnd + 1 == field.rawStart : copyEnd == field.rawStart
                         if copyStart >= 0 && contiguous {

@@ -12,9 +12,12 @@ public struct CSVColumnPlan: Sendable {
     public var policies: [FieldPolicy]
     /// Per column: which rule gave the policy (index in `CompiledRules.fields`) and how.
     public var resolutions: [FieldResolution]
+    /// Per column: the rules for the JSON it holds, where a rule names a path inside it
+    /// (`_airbyte_data.email`; see `CompiledRules.rulesInside(column:columnPolicy:)`).
+    public var rulesInside: [CompiledRules?]
     public var expectedFieldCount: Int { names.count }
     /// No column is changed or dropped: records can be copied without parsing fields further.
-    public var isPassThrough: Bool { policies.allSatisfy { $0 == .keep } }
+    public var isPassThrough: Bool { policies.allSatisfy { $0 == .keep } && rulesInside.allSatisfy { $0 == nil } }
 
     /// - Parameters:
     ///   - names: header names, or "1", "2", … with `--no-header`.
@@ -25,7 +28,9 @@ public struct CSVColumnPlan: Sendable {
     public init(names: [String], rules: CompiledRules, requireExactFields: Bool = true) throws {
         var missing: [String] = []
         for rule in rules.fields where requireExactFields {
-            if case .exact(let name) = rule.selector, !names.contains(name) {
+            if case .exact(let name) = rule.selector, !names.contains(name),
+                !names.contains(where: { CompiledRules.isPath(name, inside: $0) })
+            {
                 missing.append("\(rules.path):\(rule.line): unknown column '\(name)' (the input has: \(names.joined(separator: ", ")))")
             }
         }
@@ -33,7 +38,13 @@ public struct CSVColumnPlan: Sendable {
         self.names = names
         resolutions = names.map { rules.resolve(field: $0) }
         policies = resolutions.map(\.policy)
-        let unreviewed = names.indices.filter { policies[$0] == .error }.map { names[$0] }
+        // A whole-column drop or null wins over the rules inside: nothing of the column is left.
+        rulesInside = zip(names, policies).map { name, policy in
+            policy == .drop || policy == .null ? nil : rules.rulesInside(column: name, columnPolicy: policy)
+        }
+        // A column whose paths are named is reviewed; what no rule names inside it fails its
+        // record under `default: error`, as in JSONL.
+        let unreviewed = names.indices.filter { policies[$0] == .error && rulesInside[$0] == nil }.map { names[$0] }
         if !unreviewed.isEmpty {
             throw PlanError(description: Self.unreviewedMessage(unreviewed, rules: rules))
         }
@@ -89,5 +100,19 @@ public enum YAMLName {
             }
         }
         return text + "\""
+    }
+}
+
+extension CSVColumnPlan {
+    /// Each column's policy program, built once per run. A column holding JSON with rules for
+    /// paths inside it gets the byte-faithful JSON masker of those rules (its records are the
+    /// cells, decoded from the dialect's quoting or escapes first and encoded back after).
+    func programs(values: ValueMasker, maxRecordSize: Int) -> [PolicyProgram] {
+        zip(resolutions, rulesInside).map { resolution, inside in
+            let cell = inside.map {
+                JSONLChunkMasker(values: ValueMasker(rules: $0, hasher: values.hasher), maxRecordSize: maxRecordSize, collectRejects: false)
+            }
+            return PolicyProgram(resolution.policy, matchedBy: resolution.matchedBy, detectors: values.rules.detectors, cell: cell)
+        }
     }
 }

@@ -31,7 +31,7 @@ public struct EscapedTextChunkMasker: Sendable {
         self.collectRejects = collectRejects
         // As CSV's: a pattern-matched hash changes only values its detector recognises.
         let detectors = values.rules.detectors
-        programs = plan.resolutions.map { PolicyProgram($0.policy, matchedBy: $0.matchedBy, detectors: detectors) }
+        programs = plan.programs(values: values, maxRecordSize: maxRecordSize)
         kinds = programs.map(\.kind)
         unretainedPrograms = programs.map { Unmanaged.passUnretained($0) }
         scanEverything = PolicyProgram(.scan(detectors: Array(values.rules.detectors.indices), replacement: .token))
@@ -184,7 +184,7 @@ public struct EscapedTextChunkMasker: Sendable {
                 let outcome: ValueMasker.Outcome = kind == .keep
                     ? .unchanged
                     : programs[column]._withUnsafeGuaranteedRef { self.outcome(of: field, program: $0, in: chunk, scratch: scratch, statistics: &statistics) }
-                if kind == .hash && outcome == .replaced && scratch.hashedUnreadable { statistics.fieldUnreadable[column] += 1 }
+                if (kind == .hash && outcome == .replaced || kind == .json) && scratch.hashedUnreadable { statistics.fieldUnreadable[column] += 1 }
                 if outcome == .unchanged {
                     let contiguous = emittedAny ? copyEnd + 1 == field.rawStart : copyEnd == field.rawStart
                     if copyStart >= 0 && contiguous {

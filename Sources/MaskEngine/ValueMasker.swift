@@ -14,6 +14,9 @@ public final class MaskScratch {
     public internal(set) var detections: [Detection] = []
     var normalized: [UInt8] = []
     var decoded: [UInt8] = []
+    /// For the JSON inside a column: the masker of the cell runs on its own scratch, since the
+    /// column's masker still holds the record's fields and buffers in this one.
+    lazy var nested = MaskScratch()
     var replacement: [UInt8] = []
     /// Where each detection's substitute lies in `replacement` after a scan (one range per
     /// detection, in order): lets a format splice substitutes into the value's raw bytes.
@@ -117,6 +120,8 @@ public final class DetectorRuntime: Sendable {
 public final class PolicyProgram: Sendable {
     public enum Kind: UInt8, Sendable {
         case keep, drop, null, redact, mask, hash, scan, error
+        /// A column holding JSON with rules for paths inside it (`_airbyte_data.email`).
+        case json
     }
 
     public let kind: Kind
@@ -136,27 +141,34 @@ public final class PolicyProgram: Sendable {
     let recognizerByte: UInt8
     let recognizerMinimum: Int
     let recognizerPrefilter: Prefilter
+    /// `.json`: the masker of the JSON inside the column (its rules relative to the column).
+    let cell: JSONLChunkMasker?
 
     /// - Parameter matchedBy: how the field got the policy; a pattern makes a detector's hash
     ///   recognise its values first (see `HashNormalization.detector`).
-    public init(_ policy: FieldPolicy, matchedBy: MatchKind = .exact, detectors compiled: [CompiledDetector] = []) {
+    /// - Parameter cell: for a column holding JSON, the masker of what is inside (the kind is
+    ///   then `.json`, and `policy` the column's own, which is the default inside).
+    public init(_ policy: FieldPolicy, matchedBy: MatchKind = .exact, detectors compiled: [CompiledDetector] = [], cell: JSONLChunkMasker? = nil) {
         self.policy = policy
+        self.cell = cell
         var token: [UInt8] = []
         var partialMask = PartialMask(keepFirst: 0, keepLast: 0)
         var normalization = HashNormalization.auto
         var hashOptions = HashOptions()
         var detectors: [Int] = []
         var replacement = ScanReplacement.token
+        var chosen = Kind.keep
         switch policy {
-        case .keep: kind = .keep
-        case .drop: kind = .drop
-        case .null: kind = .null
-        case .redact(let redactToken): kind = .redact; token = redactToken
-        case .mask(let mask): kind = .mask; partialMask = mask
-        case .hash(let chosen, let options): kind = .hash; normalization = chosen; hashOptions = options
-        case .scan(let chosen, let how): kind = .scan; detectors = chosen; replacement = how
-        case .error: kind = .error
+        case .keep: chosen = .keep
+        case .drop: chosen = .drop
+        case .null: chosen = .null
+        case .redact(let redactToken): chosen = .redact; token = redactToken
+        case .mask(let mask): chosen = .mask; partialMask = mask
+        case .hash(let normalizer, let options): chosen = .hash; normalization = normalizer; hashOptions = options
+        case .scan(let scanned, let how): chosen = .scan; detectors = scanned; replacement = how
+        case .error: chosen = .error
         }
+        kind = cell != nil ? .json : chosen
         self.token = token
         self.partialMask = partialMask
         self.normalization = normalization
@@ -302,7 +314,47 @@ public struct ValueMasker: Sendable {
             guard !scratch.detections.isEmpty else { return .unchanged }
             buildScanReplacement(value, replacement: program.replacement, scratch: scratch)
             return .replaced
+        case .json:
+            return maskJSONCell(value, with: program.cell!, scratch: scratch, statistics: &statistics)
         }
+    }
+
+    /// The JSON inside a column, masked by the byte-faithful JSON masker under the rules for
+    /// paths inside it: untouched bytes stay as they are, `null` stays null. A cell that is not
+    /// one JSON document on one line (not JSON, or pretty-printed over several lines) is never
+    /// passed raw: it is scanned with every detector, as a reject is, and counted as unreadable
+    /// (`scratch.hashedUnreadable`). A string under a path no rule reviews, with the column's
+    /// policy `error`, redacts the cell whole.
+    func maskJSONCell(_ value: UnsafeRawBufferPointer, with cell: JSONLChunkMasker, scratch: MaskScratch, statistics: inout MaskStatistics) -> Outcome {
+        scratch.hashedUnreadable = false
+        guard let base = value.baseAddress, !value.isEmpty else { return .unchanged }
+        var masked: MaskedChunk?
+        if memchr(base, 0x0A, value.count) == nil {
+            masked = cell.mask(value, scratch: scratch.nested)
+        }
+        guard let masked, masked.problems.isEmpty, masked.statistics.recordsOut == 1 else {
+            scratch.hashedUnreadable = true
+            if masked?.problems.first?.kind == .unreviewedField {
+                scratch.replacement.removeAll(keepingCapacity: true)
+                scratch.replacement.append(contentsOf: Array("[REDACTED]".utf8))
+                return .replaced
+            }
+            detect(in: value, detectors: Array(rules.detectors.indices), scratch: scratch, statistics: &statistics)
+            guard !scratch.detections.isEmpty else { return .unchanged }
+            buildScanReplacement(value, replacement: .token, scratch: scratch)
+            return .replaced
+        }
+        for index in statistics.detectorMatches.indices where index < masked.statistics.detectorMatches.count {
+            statistics.detectorMatches[index] += masked.statistics.detectorMatches[index]
+            statistics.detectorRejections[index] += masked.statistics.detectorRejections[index]
+            statistics.detectorLimitHits[index] += masked.statistics.detectorLimitHits[index]
+        }
+        if masked.output.count == value.count && masked.output.withUnsafeBytes({ memcmp($0.baseAddress!, base, value.count) == 0 }) {
+            return .unchanged
+        }
+        scratch.replacement.removeAll(keepingCapacity: true)
+        scratch.replacement.append(contentsOf: masked.output)
+        return .replaced
     }
 
     /// Convenience for callers outside the hot loop.

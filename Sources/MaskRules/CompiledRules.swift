@@ -250,6 +250,46 @@ public struct CompiledRules: Sendable {
     public var usesHash: Bool {
         defaultPolicy.usesHash || fields.contains { $0.policy.usesHash }
     }
+
+    /// Whether an exact rule names a path inside `column` (`_airbyte_data.email`,
+    /// `payload.items[].email`, `tags[]`) rather than the column itself.
+    public func namesPathInside(column: String) -> Bool {
+        fields.contains { rule in
+            guard case .exact(let name) = rule.selector else { return false }
+            return Self.isPath(name, inside: column)
+        }
+    }
+
+    /// The rules for the JSON a CSV or database column holds, as JSONL rules for one record:
+    /// the exact rules that name paths inside the column, relative to it (`_airbyte_data.email`
+    /// becomes `email`), then every pattern rule (a glob names paths inside as it names columns),
+    /// and the column's own policy as the default, so a rule for the whole column covers every
+    /// path inside that no nested rule names (the closest rule wins, as in JSONL). Nil when no
+    /// rule names a path inside.
+    public func rulesInside(column: String, columnPolicy: FieldPolicy) -> CompiledRules? {
+        var inner: [FieldRule] = []
+        for rule in fields {
+            guard case .exact(let name) = rule.selector, let path = Self.pathInside(column: column, name: name) else { continue }
+            inner.append(FieldRule(selector: .exact(path), policy: rule.policy, line: rule.line))
+        }
+        guard !inner.isEmpty else { return nil }
+        var rules = self
+        rules.fields = inner + fields.filter { $0.selector.isPattern }
+        rules.defaultPolicy = columnPolicy
+        return rules
+    }
+
+    /// Whether `name` is a path inside `column` (`column.a`, `column[]…`).
+    public static func isPath(_ name: String, inside column: String) -> Bool { pathInside(column: column, name: name) != nil }
+
+    /// `column.a.b` → `a.b`, `column[].x` → `[].x`; nil for any other name.
+    static func pathInside(column: String, name: String) -> String? {
+        guard name.count > column.count, name.hasPrefix(column) else { return nil }
+        let rest = name.dropFirst(column.count)
+        if rest.hasPrefix("."), rest.count > 1 { return String(rest.dropFirst()) }
+        if rest.hasPrefix("[]") { return String(rest) }
+        return nil
+    }
 }
 
 enum Glob {
