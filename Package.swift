@@ -35,6 +35,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CMariaDB", pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]),
 
         .target(name: "MaskCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
         .target(name: "MaskRegex", dependencies: ["CPCRE2", "MaskCore"], swiftSettings: hotPath),
@@ -62,10 +65,12 @@ let package = Package(
             swiftSettings: hotPath),
         // libpq behind a connection and a COPY stream; nothing of mask's own above it.
         .target(name: "MaskPostgres", dependencies: ["CLibPQ", "MaskCore"]),
+        // MariaDB Connector/C behind a connection and a streamed result (MySQL 5.7/8.x and MariaDB).
+        .target(name: "MaskMySQL", dependencies: ["CMariaDB", "MaskCore"]),
         // The run ledger and the shared work queue: mask's tables, on top of the adapter.
         .target(name: "MaskLedger", dependencies: ["MaskPostgres", "MaskPipeline"]),
-        // mask extract: a snapshot of tables through COPY, each masked by a MaskJob.
-        .target(name: "MaskExtract", dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskPostgres", "MaskLedger"]),
+        // mask extract: a snapshot of tables (PostgreSQL COPY, MySQL rows), each masked by a MaskJob.
+        .target(name: "MaskExtract", dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskPipeline", "MaskPostgres", "MaskMySQL", "MaskLedger"]),
         // Object stores and the credentials clusters use; RSA (service-account JWTs) from swift-crypto's _CryptoExtras.
         .target(
             name: "MaskObjectStore",

@@ -1,8 +1,9 @@
 /*!
- MaskExtract: `mask extract`, PostgreSQL straight into staged parts. It chooses the tables from the
- catalog, holds the snapshot transaction, streams each `COPY … TO STDOUT` (`CopySource`) into a
- `MaskJob` and commits the folder of tables as one. The libpq adapter is `MaskPostgres`; the
- masking, parts and manifests are `MaskPipeline`'s.
+ MaskExtract: `mask extract`, a database straight into staged parts. A `DatabaseSnapshot`
+ (PostgreSQL through `MaskPostgres`, MySQL/MariaDB through `MaskMySQL`) chooses the tables from the
+ catalog, holds the snapshot transaction and streams each table as CSV bytes; `ExtractJob` masks
+ each with a `MaskJob` and commits the folder of tables as one. The masking, parts and manifests
+ are `MaskPipeline`'s.
  */
 #if canImport(Glibc)
 import Glibc
@@ -12,22 +13,22 @@ import MaskCore
 import MaskEngine
 import MaskLedger
 import MaskPipeline
-import MaskPostgres
 import MaskRules
 
-/// What `mask extract` copies out of PostgreSQL.
+/// What `mask extract` copies out of the database.
 public enum ExtractSelection: Sendable {
     case table(String)
     case query(String)
-    /// Every base table of a schema, or only `include`, or all but `exclude`.
+    /// Every base table of a schema (a database, for MySQL), or only `include`, or all but `exclude`.
     case schema(String, include: [String], exclude: [String])
 }
 
-/// `mask extract`: PostgreSQL → COPY … TO STDOUT (CSV, HEADER) → the CSV engine → one folder of
-/// parts per table, then `_SUCCESS` once every table is done.
+/// `mask extract`: a database → CSV (PostgreSQL's `COPY … TO STDOUT (CSV, HEADER)`, MySQL's rows
+/// written as the same CSV) → the CSV engine → one folder of parts per table, then `_SUCCESS` once
+/// every table is done. `postgresql://` (or conninfo) and `mysql://` / `mariadb://` URLs.
 ///
-/// All tables are read in one `REPEATABLE READ, READ ONLY` transaction, so a multi-table extract is
-/// one consistent snapshot. Table folders are built in a hidden staging folder and renamed into
+/// All tables are read in one read-only snapshot transaction (`DatabaseSnapshot`), so a
+/// multi-table extract is one consistent snapshot. Table folders are built in a hidden staging folder and renamed into
 /// place only after the last table succeeded: a failure at any point leaves no part visible. The
 /// moves are journalled (`_COMMITTING`, as in `DirectorySink`), so a kill between the first move
 /// and `_SUCCESS` leaves a folder the next run recognises as an interrupted commit and redoes; the
@@ -88,12 +89,7 @@ public struct ExtractJob {
 
     public func run() throws -> Summary {
         let started = Date()
-        let connection: PostgresConnection
-        do {
-            connection = try PostgresConnection(url: url)
-        } catch let error as PostgresError {
-            throw error.kind == .badURL ? JobFailure.usage(error.description) : JobFailure.io(error.description)
-        }
+        let snapshot = try connectSnapshot(url: url)
         let staging = "\(outputDirectory)/.mask-staging-\(getpid())"
         let shown = DisplayName.of(outputDirectory)
         let lock: Int32
@@ -112,7 +108,7 @@ public struct ExtractJob {
         }
         defer { close(lock) }
         do {
-            let results = try extractAll(connection: connection, staging: staging)
+            let results = try extractAll(snapshot, staging: staging)
             FaultPoint.reach("extract.tables-staged")
             // Everything is masked. The journal first (which folders are about to change), then
             // the old _SUCCESS and summary go, the table folders move into place, then the
@@ -138,7 +134,7 @@ public struct ExtractJob {
             try? FileManager.default.removeItem(atPath: staging)
             let formatter = ISO8601DateFormatter()
             let summary = Summary(
-                source: connection.redactedURL, tables: results, snapshot: "repeatable read, read only",
+                source: snapshot.redactedURL, tables: results, snapshot: snapshot.snapshotDescription,
                 rulesFingerprint: rules.fingerprint, keyID: hasher?.keyID,
                 startedAt: formatter.string(from: started), finishedAt: formatter.string(from: Date()))
             do {
@@ -192,102 +188,32 @@ public struct ExtractJob {
         return lock
     }
 
-    private func extractAll(connection: PostgresConnection, staging: String) throws -> [TableResult] {
+    private func extractAll(_ snapshot: any DatabaseSnapshot, staging: String) throws -> [TableResult] {
         do {
-            try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            try snapshot.begin()
             var results: [TableResult] = []
-            for (folder, copySQL, label) in try plannedCopies(connection) {
+            for table in try snapshot.plan(selection) {
                 var tableOptions = options
-                tableOptions.outputDirectory = "\(staging)/\(folder)"
+                tableOptions.outputDirectory = "\(staging)/\(table.folder)"
                 tableOptions.input = nil
                 tableOptions.format = .csv
                 tableOptions.writeSuccessMarker = false
                 tableOptions.dialect = .init(delimiter: UInt8(ascii: ","), hasHeader: true)
                 if case .schema = selection { tableOptions.requireExactFields = false }
-                let stream: CopyOutStream
-                do {
-                    stream = try connection.copyOut(copySQL)
-                } catch let error as PostgresError where error.sqlState == "25006" {
-                    guard case .query = selection else { throw error }
-                    // read_only_sql_transaction: the query tried to write (DELETE … RETURNING, a writing CTE).
-                    throw JobFailure.usage("--query must only read (the extract runs READ ONLY): PostgreSQL: \(error.message)")
-                }
-                let result = try MaskJob(rules: rules, hasher: hasher, options: tableOptions).run(source: CopySource(name: label, stream: stream))
+                let source = try snapshot.open(table)
+                let result = try MaskJob(rules: rules, hasher: hasher, options: tableOptions).run(source: source)
                 results.append(TableResult(
-                    name: label, folder: folder, records: result.manifest.recordsOut,
+                    name: table.label, folder: table.folder, records: result.manifest.recordsOut,
                     outputBytes: result.manifest.outputBytes, parts: result.manifest.parts.count))
-                options.log("extracted \(DisplayName.of(label)): \(result.manifest.recordsOut) records")
+                options.log("extracted \(DisplayName.of(table.label)): \(result.manifest.recordsOut) records")
             }
-            try connection.query("COMMIT")
+            try snapshot.commit()
             return results
-        } catch let error as PostgresError {
+        } catch let error as JobFailure {
+            throw error
+        } catch let error as CategorizedFailure where error.category == .io {
+            // The adapters' errors (PostgresError, MySQLError): refused, lost, missing table, denied.
             throw JobFailure.io(error.description)
-        }
-    }
-
-    /// The COPY statement for `--query`, after proving that it cannot be anything but
-    /// `COPY (<the user's one statement>) TO STDOUT WITH (FORMAT csv, HEADER)`.
-    ///
-    /// 1. Trailing semicolons and whitespace are removed (`SELECT 1;` is accepted); a NUL byte or
-    ///    nothing left is refused.
-    /// 2. The query alone is prepared (Parse + Describe, the extended protocol): the server accepts
-    ///    exactly one statement there and analyses it without running it; it must return columns.
-    ///    A statement that parses alone has balanced parentheses and ends outside any string,
-    ///    quoted identifier or comment, so spliced between `COPY (` and a newline + `) TO STDOUT …`
-    ///    the `)` after it closes the COPY's `(`: the target and options are ours. (The newline
-    ///    ends a trailing `--` comment, which would otherwise swallow them.)
-    /// 3. The COPY itself goes through the extended protocol too, which refuses several
-    ///    statements, and it must answer with COPY OUT; the transaction is READ ONLY throughout.
-    ///
-    /// - Throws: `JobFailure.usage` (exit 2) when the query is refused or the server reports a
-    ///   syntax error; other server errors (missing table, permission denied) as `PostgresError`.
-    static func queryCopy(_ sql: String, _ connection: PostgresConnection) throws -> String {
-        var text = Substring(sql)
-        while let last = text.last, last == ";" || last.isWhitespace { text.removeLast() }
-        if text.utf8.contains(0) { throw JobFailure.usage("--query contains a NUL byte") }
-        if text.allSatisfy(\.isWhitespace) { throw JobFailure.usage("--query is empty") }
-        let columns: Int
-        do {
-            columns = try connection.describeStatement(String(text))
-        } catch let error as PostgresError where error.sqlState == "42601" {
-            throw JobFailure.usage("--query must be exactly one SELECT (or VALUES, TABLE, WITH … SELECT) statement: PostgreSQL: \(error.message)")
-        }
-        guard columns > 0 else {
-            throw JobFailure.usage("--query must be one statement that returns rows (SELECT, VALUES, TABLE, WITH … SELECT); this one returns none")
-        }
-        return "COPY (\n\(text)\n) TO STDOUT WITH (FORMAT csv, HEADER)"
-    }
-
-    /// (output folder, COPY statement, name for messages) for each table to extract.
-    private func plannedCopies(_ connection: PostgresConnection) throws -> [(String, String, String)] {
-        func copy(_ source: String) -> String { "COPY (\(source)) TO STDOUT WITH (FORMAT csv, HEADER)" }
-        func tableCopy(schema: String, table: String) -> (String, String, String) {
-            let qualified = "\(PostgresConnection.quoteIdentifier(schema)).\(PostgresConnection.quoteIdentifier(table))"
-            return ("\(schema).\(table)", copy("SELECT * FROM \(qualified)"), "\(schema).\(table)")
-        }
-        switch selection {
-        case .query(let sql):
-            return [("query", try Self.queryCopy(sql, connection), "query")]
-        case .table(let name):
-            let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-            let (schema, table) = parts.count == 2 ? (parts[0], parts[1]) : ("public", parts[0])
-            let exists = try connection.query(
-                "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
-                [schema, table])
-            if exists.isEmpty { throw PostgresError(kind: .missingTable, message: "table \(schema).\(table) does not exist", sqlState: "42P01") }
-            return [tableCopy(schema: schema, table: table)]
-        case .schema(let schema, let include, let exclude):
-            let rows = try connection.query(
-                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                    + "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname",
-                [schema])
-            let tables = rows.compactMap { $0[0] }
-            for name in include where !tables.contains(name) {
-                throw PostgresError(kind: .missingTable, message: "table \(schema).\(name) (from --include) does not exist", sqlState: "42P01")
-            }
-            let chosen = tables.filter { (include.isEmpty || include.contains($0)) && !exclude.contains($0) }
-            if chosen.isEmpty { throw JobFailure.usage("schema \(schema) has no tables to extract") }
-            return chosen.map { tableCopy(schema: schema, table: $0) }
         }
     }
 }

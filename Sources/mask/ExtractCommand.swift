@@ -12,23 +12,26 @@ import Glibc
 
 struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Extract tables from PostgreSQL (COPY) straight into masked, staged files.",
+        abstract: "Extract tables from PostgreSQL (COPY) or MySQL/MariaDB straight into masked, staged files.",
         discussion: """
             Output: DIR/<schema>.<table>/part-NNNNN.csv.gz with _manifest.json per table, DIR/_extract.json and
-            DIR/_SUCCESS after every table succeeded. All tables come from one REPEATABLE READ, READ ONLY snapshot.
-            NULL is an empty unquoted field and an empty string is "" (PostgreSQL's CSV convention), kept as such.
+            DIR/_SUCCESS after every table succeeded. All tables come from one read-only snapshot (PostgreSQL:
+            REPEATABLE READ, READ ONLY; MySQL: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY, time_zone +00:00).
+            NULL is an empty unquoted field and an empty string is "" (PostgreSQL's CSV convention), kept as such;
+            MySQL binary columns are written as base64 and BIT columns as numbers.
+            A MySQL password may come from MYSQL_PWD or the [client] group of ~/.my.cnf instead of the URL.
             """)
 
-    @Option(name: .long, help: "PostgreSQL URL (postgresql://user:pass@host:port/db) or key=value conninfo.")
+    @Option(name: .long, help: "postgresql://user:pass@host:port/db, key=value conninfo, or mysql://user@host:port/db (also mariadb://).")
     var from: String
 
-    @Option(name: .long, help: "One table (schema.table; public when unqualified).")
+    @Option(name: .long, help: "One table (schema.table, public when unqualified; MySQL: db.table, the URL's database when unqualified).")
     var table: String?
 
     @Option(name: .long, help: "A query whose result is extracted (folder 'query').")
     var query: String?
 
-    @Option(name: .long, help: "Every table of this schema.")
+    @Option(name: .long, help: "Every base table of this schema (MySQL: this database).")
     var schema: String?
 
     @Option(name: .long, help: "With --schema: only these tables (comma-separated).")
