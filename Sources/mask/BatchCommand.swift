@@ -42,6 +42,10 @@ struct Batch: ParsableCommand {
             that already succeeded does nothing; starting a failed run again retries its failed files. Passwords: \
             put them in PGPASSWORD or ~/.pgpass rather than in the URL.
 
+            Sharded, no ledger: --plan N prints how N shards split the listing (JSON); each task runs --shard K/N \
+            (deterministic, size-balanced; no run manifest or _SUCCESS); then --finalize checks that every input is \
+            committed and current and only then writes _batch_manifest.json and _SUCCESS (else exit 1, naming what is missing).
+
             Exit codes: 0 every file done, 1 some file failed (each listed), 2 usage or rules error, 3 I/O error.
             """)
 
@@ -107,6 +111,15 @@ struct Batch: ParsableCommand {
     @Option(name: .long, help: "With --ledger: this worker's name in the ledger (default: host:pid), e.g. the pod name.")
     var worker: String?
 
+    @Option(name: .long, help: "Mask only share K of N of the listing (K from 0: a Kubernetes Indexed Job passes $(JOB_COMPLETION_INDEX)/N). No run manifest or _SUCCESS: run --finalize after the last shard.")
+    var shard: String?
+
+    @Option(name: .long, help: "Print how N shards split the listing (a JSON array, for Argo withParam or Airflow .expand()) and exit.")
+    var plan: Int?
+
+    @Flag(name: .long, help: "Mask nothing: if every input has its current committed manifest and outputs, write _batch_manifest.json and _SUCCESS; else list what is missing (exit 1).")
+    var finalize = false
+
     func validate() throws {
         guard parallelFiles >= 1 else { throw ValidationError("--parallel-files must be at least 1") }
         if let pageSize, pageSize < 1 || pageSize > 1000 { throw ValidationError("--page-size must be 1...1000") }
@@ -115,12 +128,20 @@ struct Batch: ParsableCommand {
             throw ValidationError("--lease must be a duration of at least 200ms, like 60s, 2m or 1500ms (got '\(lease)')")
         }
         if ledgerOptions.ledger == nil && worker != nil { throw ValidationError("--worker needs --ledger") }
+        if let shard, BatchShard(parsing: shard) == nil {
+            throw ValidationError("--shard must be K/N with 0 <= K < N <= 10000, like 0/4 (got '\(shard)')")
+        }
+        if let plan, !(1...10_000).contains(plan) { throw ValidationError("--plan must be a number of shards from 1 to 10000") }
+        let modes = [shard != nil, plan != nil, finalize, ledgerOptions.ledger != nil].filter { $0 }.count
+        if modes > 1 { throw ValidationError("give at most one of --shard, --plan, --finalize and --ledger") }
+        if finalize && force { throw ValidationError("--finalize masks nothing; --force does not apply") }
     }
 
     func run() throws {
         var failed = false
         try runMapped {
-            let (compiled, hasher) = try rulesOption.load()
+            // A plan reads the listing only: it needs the rules file to be valid, not the key.
+            let (compiled, hasher) = plan != nil ? (try RulesLoader.load(path: rulesOption.rules), nil) : try rulesOption.load()
             var options = BatchOptions(input: input, output: output)
             options.format = inputFormat.chosenFormat
             options.delimiter = try inputFormat.parsedDelimiter()
@@ -160,6 +181,13 @@ struct Batch: ParsableCommand {
                     ledgerURL: url, runID: ledgerOptions.runId ?? UUID().uuidString.lowercased(), worker: worker,
                     lease: DurationOption.seconds(lease)!, labels: ledgerOptions.labels)
                 if ledgerOptions.runId == nil { printNote("batch: run id \(options.shared!.runID) (give it as --run-id to more workers)") }
+            }
+            options.shard = shard.flatMap(BatchShard.init(parsing:))
+            options.finalizeOnly = finalize
+            if let plan {
+                let shards = try BatchJob(rules: compiled, hasher: hasher, options: options).shardPlan(count: plan)
+                print(try ReportJSON.line(shards))
+                return
             }
             let summary = try BatchJob(rules: compiled, hasher: hasher, options: options).run()
             for line in summary.summaryLines() { printNote(line) }
