@@ -181,9 +181,9 @@ import Yams
     }
 
     @Test func jobRunsIndexedWorkersInParallel() throws {
-        let manifests = try Self.manifests()
+        let manifests = try Self.manifests().filter { $0.path == "kubernetes/mask-batch-job.yaml" }
         let jobs = manifests.flatMap { $0.documents(kind: "Job") }
-        let job = try #require(jobs.first, "no Job in deploy/")
+        let job = try #require(jobs.first, "no Job in deploy/kubernetes/mask-batch-job.yaml")
         #expect(Self.string(job["apiVersion"]) == "batch/v1")
         let spec = try #require(Self.mapping(job["spec"]))
         #expect(Self.string(spec["completionMode"]) == "Indexed")
@@ -218,6 +218,72 @@ import Yams
         #expect(hasResources, "the worker has no resource requests/limits")
     }
 
+    /// The sharded batch: an Indexed Job whose pods pass their own index as --shard K/N with N
+    /// equal to the Job's completions, one Job per run, and a finalize Job over the same input,
+    /// output and rules.
+    @Test func shardJobGivesEachIndexItsShardAndFinalizeFollows() throws {
+        let manifests = try Self.manifests()
+        let shardJob = try #require(manifests.first { $0.path == "kubernetes/mask-shard-job.yaml" }?.documents(kind: "Job").first)
+        let finalizeJob = try #require(manifests.first { $0.path == "kubernetes/mask-finalize-job.yaml" }?.documents(kind: "Job").first)
+        let spec = try #require(Self.mapping(shardJob["spec"]))
+        #expect(Self.string(spec["completionMode"]) == "Indexed")
+        let completions = try #require(Self.int(spec["completions"]))
+        #expect(Self.int(spec["parallelism"]) == completions && completions > 1)
+        #expect(Self.int(spec["backoffLimitPerIndex"]) != nil, "each shard should be retried on its own")
+        func line(_ job: [String: Any]) throws -> [String] {
+            let containers = Self.list(Self.at(job, ["spec", "template", "spec", "containers"])).compactMap { Self.mapping($0) }
+            return try #require(containers.compactMap { Self.maskCommandLine($0) }.first { Self.subcommand($0) == ["batch"] })
+        }
+        let shard = try line(shardJob)
+        let finalize = try line(finalizeJob)
+        let shardIndex = try #require(shard.firstIndex(of: "--shard"))
+        #expect(shard[shardIndex + 1] == "$(JOB_COMPLETION_INDEX)/\(completions)", "\(shard)")
+        #expect(finalize.contains("--finalize") && !finalize.contains("--shard"))
+        for option in ["--input", "--output", "--rules"] {
+            let value = { (line: [String]) in line.firstIndex(of: option).map { line[$0 + 1] } }
+            #expect(value(shard) != nil && value(shard) == value(finalize), "\(option) differs between the shard and finalize Jobs")
+        }
+        // One Job per run: no ConfigMap (a run id shared by every run) in the sharded batch's files.
+        #expect(manifests.filter { $0.path.contains("shard") || $0.path.contains("finalize") }.allSatisfy { $0.documents(kind: "ConfigMap").isEmpty })
+        // Both run the real CLI's accepted arguments (checked by everyFlagInTheManifestsIsAcceptedByTheCLI) and the
+        // shard argument is one the CLI accepts for index 0.
+        _ = directory.write("none/a.csv", Array("id\n1\n".utf8))
+        let parsed = Runner.mask(["batch", "--plan", "\(completions)", "--input", directory.file("none"), "--output", directory.file("o"),
+                                  "--rules", MaskBinary.rules("pii.yaml")], in: directory)
+        #expect(parsed.status == 0, "\(parsed.stderr)")
+    }
+
+    /// The Argo sharded batch: plan, then one step per element of the plan's JSON (withParam) with
+    /// its shard, then finalize; every step over the same input, output and rules.
+    @Test func argoShardWorkflowPlansFansOutAndFinalizes() throws {
+        let manifests = try Self.manifests()
+        let workflow = try #require(manifests.first { $0.path == "argo/mask-shard-workflow.yaml" }?.documents(kind: "Workflow").first)
+        let templates = Self.list(Self.at(workflow, ["spec", "templates"])).compactMap { Self.mapping($0) }
+        func template(_ name: String?) -> [String: Any]? { templates.first { Self.string($0["name"]) == name } }
+        func line(_ name: String?) -> [String]? {
+            template(name).flatMap { Self.mapping($0["container"]) }.flatMap { Self.maskCommandLine($0) }
+        }
+        let entry = try #require(template(Self.string(Self.at(workflow, ["spec", "entrypoint"]))))
+        let groups = Self.list(entry["steps"]).map { Self.list($0).compactMap { Self.mapping($0) } }
+        #expect(groups.count == 3, "plan, shards, finalize")
+        guard groups.count == 3 else { return }
+        let plan = try #require(line(Self.string(groups[0].first?["template"])))
+        #expect(plan.contains("--plan"))
+        let fanOut = try #require(groups[1].first)
+        #expect(Self.string(fanOut["withParam"]) == "{{steps.\(Self.string(groups[0].first?["name"]) ?? "?").outputs.result}}")
+        let passed = Self.list(Self.at(fanOut, ["arguments", "parameters"])).compactMap { Self.mapping($0) }
+        #expect(passed.contains { Self.string($0["value"]) == "{{item.shard}}" })
+        let shard = try #require(line(Self.string(fanOut["template"])))
+        let shardIndex = try #require(shard.firstIndex(of: "--shard"))
+        #expect(shard[shardIndex + 1] == "{{inputs.parameters.shard}}")
+        let finalize = try #require(line(Self.string(groups[2].first?["template"])))
+        #expect(finalize.contains("--finalize"))
+        for option in ["--input", "--output", "--rules"] {
+            let values = [plan, shard, finalize].map { line in line.firstIndex(of: option).map { line[$0 + 1] } }
+            #expect(values[0] != nil && Set(values.map { $0 ?? "" }).count == 1, "\(option): \(values)")
+        }
+    }
+
     @Test func secretsComeFromSecretKeyRefs() throws {
         let manifests = try Self.manifests()
         var checked = 0
@@ -234,10 +300,12 @@ import Yams
                         let fromSecret = Self.string(reference?["name"]) != nil && Self.string(reference?["key"]) != nil
                         #expect(fromSecret, "deploy/\(manifest.path), container \(name): \(variable) is not from a secretKeyRef")
                     }
-                    // A worker needs all three; anything talking to the ledger needs its password.
+                    // A worker needs the key (a plan only lists) and the store's credentials; anything
+                    // talking to the ledger needs its password.
                     guard let line = Self.maskCommandLine(container) else { continue }
                     if Self.subcommand(line) == ["batch"] {
-                        for variable in Self.secretVariables.sorted() {
+                        let needed = ["AWS_SECRET_ACCESS_KEY"] + (line.contains("--plan") ? [] : ["MASK_HMAC_KEY"])
+                        for variable in needed {
                             let isSet = Self.envEntry(container, variable) != nil
                             #expect(isSet, "deploy/\(manifest.path), container \(name): \(variable) is not set")
                         }
@@ -269,7 +337,8 @@ import Yams
 
     @Test func argoWorkflowInitsFansOutAndReports() throws {
         let manifests = try Self.manifests()
-        let workflow = try #require(manifests.flatMap { $0.documents(kind: "Workflow") }.first, "no Argo Workflow in deploy/")
+        let workflow = try #require(manifests.filter { $0.path == "argo/mask-batch-workflow.yaml" }.flatMap { $0.documents(kind: "Workflow") }.first,
+                                    "no Argo Workflow in deploy/argo/mask-batch-workflow.yaml")
         #expect(Self.string(workflow["apiVersion"]) == "argoproj.io/v1alpha1")
         let spec = try #require(Self.mapping(workflow["spec"]))
         let parameters = Self.list(Self.at(spec, ["arguments", "parameters"])).compactMap { Self.string(Self.mapping($0)?["name"]) }
@@ -347,7 +416,8 @@ import Yams
 
     @Test(arguments: kubernetesVersions) func manifestsPassStrictValidation(version: String) throws {
         let directory = TemporaryDirectory()
-        let files = ["kubernetes/mask-batch-job.yaml"].map { "\(Self.deployRoot)/\($0)" }
+        let files = ["kubernetes/mask-batch-job.yaml", "kubernetes/mask-shard-job.yaml", "kubernetes/mask-finalize-job.yaml"]
+            .map { "\(Self.deployRoot)/\($0)" }
         let result = Runner.run(
             "/usr/bin/env", ["python3", "-m", "kubernetes_validate", "--strict", "--kubernetes-version", version] + files,
             environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"], in: directory)

@@ -83,13 +83,14 @@ chmod 644 "$tmp/files/t.csv"
 bytes=$(stat -c %s "$tmp/files/t.csv")
 rm -f "$tmp/files/t.csv"
 url="mysql://bench@127.0.0.1:$port/bench"
+server_version="$("${client[@]}" -N -e 'SELECT VERSION()')"
 export MYSQL_PWD="$password"
 
 reference() { mariadb --no-defaults -h127.0.0.1 -P"$port" -ubench --default-character-set=utf8mb4 --batch bench -e 'select * from t' | pigz -p 2 -6 > /dev/null; }
 masked() { "$mask" extract --from "$url" --table t --rules "$rules" --output "$tmp/out" --overwrite -q; }
 readonly_() { mariadb --no-defaults -h127.0.0.1 -P"$port" -ubench --default-character-set=utf8mb4 --batch --quick bench -e 'select * from t' > /dev/null; }
 names=(reference masked readonly_)
-labels=("(a) mariadb --batch | pigz -p 2 -6" "(b) mask extract --from mysql:// (rules/$(basename "$rules"))" "(c) mariadb --batch --quick > /dev/null")
+labels=("(a) mariadb --batch \\| pigz -p 2 -6" "(b) mask extract --from mysql:// (rules/$(basename "$rules"))" "(c) mariadb --batch --quick > /dev/null")
 
 declare -A times
 for name in "${names[@]}"; do "$name"; done   # warm-up (buffer pool, page cache)
@@ -119,5 +120,5 @@ print(f"| {label} | {median:.2f} | {min(values):.2f} | {max(values):.2f} | {ref 
 PY
   done
   echo
-  echo "mask wrote $records records (checked). Server: $("${client[@]}" -N -e 'SELECT VERSION()')."
+  echo "mask wrote $records records (checked). Server: $server_version, on the same machine."
 } | tee "$report"
