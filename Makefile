@@ -34,6 +34,10 @@ test-deps:
 	@python3 -c "import phonenumbers" 2>/dev/null \
 	    || python3 -m pip install --quiet phonenumbers \
 	    || python3 -m pip install --quiet --break-system-packages phonenumbers
+	@# The Airflow example DAG runs in real Airflow (AirflowDAGTests), in a virtualenv of its own
+	@# (Airflow pins much of what the other tools use), with the versions of examples/airflow/constraints.txt.
+	@test -x .build/airflow-venv/bin/airflow || { python3 -m venv .build/airflow-venv \
+	    && .build/airflow-venv/bin/pip install --quiet -c examples/airflow/constraints.txt apache-airflow; }
 	@python3 -c "import gcp_storage_emulator, google.cloud.storage, google.auth" 2>/dev/null \
 	    || python3 -m pip install --quiet gcp-storage-emulator google-cloud-storage google-auth \
 	    || python3 -m pip install --quiet --break-system-packages gcp-storage-emulator google-cloud-storage google-auth
