@@ -34,6 +34,10 @@ test-deps:
 	@python3 -c "import phonenumbers" 2>/dev/null \
 	    || python3 -m pip install --quiet phonenumbers \
 	    || python3 -m pip install --quiet --break-system-packages phonenumbers
+	@# Argo's own models (hera, generated from Argo's OpenAPI schema) check deploy/argo (scripts/validate-argo.py).
+	@python3 -c "import hera.workflows.models, yaml" 2>/dev/null \
+	    || python3 -m pip install --quiet "hera>=5.16,<8" pyyaml \
+	    || python3 -m pip install --quiet --break-system-packages "hera>=5.16,<8" pyyaml
 	@# The Airflow example DAG runs in real Airflow (AirflowDAGTests), in a virtualenv of its own
 	@# (Airflow pins much of what the other tools use), with the versions of examples/airflow/constraints.txt.
 	@test -x .build/airflow-venv/bin/airflow || { python3 -m venv .build/airflow-venv \

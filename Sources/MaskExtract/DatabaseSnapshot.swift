@@ -38,5 +38,14 @@ protocol DatabaseSnapshot: AnyObject {
 /// The snapshot for a URL: `mysql://` and `mariadb://` are MySQL's, anything else (a
 /// `postgresql://` URL, `key=value` conninfo) PostgreSQL's, whose adapter names a wrong scheme.
 func connectSnapshot(url: String) throws -> any DatabaseSnapshot {
-    MySQLURL.isMySQL(url) ? try MySQLSnapshot(url: url) : try PostgresSnapshot(url: url)
+    if MySQLURL.isMySQL(url) { return try MySQLSnapshot(url: url) }
+    if let end = url.range(of: "://"), url[..<end.lowerBound].allSatisfy({ $0.isLetter || $0.isNumber || "+.-".contains($0) }),
+        !["postgresql", "postgres"].contains(url[..<end.lowerBound].lowercased())
+    {
+        // Said here rather than by the PostgreSQL adapter, which knows only its own schemes.
+        throw JobFailure.usage(
+            "invalid connection URL: unknown scheme '\(url[..<end.lowerBound])://' (mask extract reads postgresql://, postgres://, "
+                + "key=value conninfo, mysql:// and mariadb://)")
+    }
+    return try PostgresSnapshot(url: url)
 }

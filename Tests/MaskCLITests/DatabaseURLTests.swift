@@ -16,7 +16,7 @@ import Testing
             ("postgresql://u:\(secret)@127.0.0.1/db?port=70000", #"invalid port "70000""#),
             ("host=127.0.0.1 port=x1 password=\(secret)", #"invalid port "x1""#),
             ("postgresql://u:\(secret)@a:1,b:2,c:3/db?port=5432,5433", "2 ports for 3 host(s)"),
-            ("mysql://u:\(secret)@127.0.0.1/db", "unknown scheme 'mysql://'"),
+            ("oracle://u:\(secret)@127.0.0.1/db", "unknown scheme 'oracle://'"),
             ("postgresql://u:\(secret)@[::1/db", "invalid connection URL"),
         ]
         for (url, message) in urls {
@@ -30,6 +30,10 @@ import Testing
             #expect(ledger.stderr.contains(message), "\(url): \(ledger.stderr)")
             #expect(!ledger.stderr.contains(secret), "\(url): \(ledger.stderr)")
         }
+        // The ledger is PostgreSQL only; extract also reads MySQL (MySQLExtractTests).
+        let mysqlLedger = Runner.mask(["ledger", "init", "--ledger", "mysql://u:\(secret)@127.0.0.1/db"], in: directory)
+        #expect(mysqlLedger.status == 2 && mysqlLedger.stderr.contains("unknown scheme 'mysql://'"), "\(mysqlLedger.stderr)")
+        #expect(!mysqlLedger.stderr.contains(secret))
         // --ledger on a run: refused before anything is read or written.
         let input = directory.write("in.csv", "id,email\n1,a@example.com\n")
         let run = Runner.mask(["--rules", MaskBinary.rules("pii.yaml"), "--input", input, "--output", directory.file("runout"),

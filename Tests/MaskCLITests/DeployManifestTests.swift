@@ -284,6 +284,20 @@ import Yams
         }
     }
 
+    /// Both Argo Workflows load through Argo's own models (hera) with every field known to them, and
+    /// the check refuses a misspelt field (so it can fail).
+    @Test func argoWorkflowsPassArgosOwnModels() throws {
+        let files = ["argo/mask-batch-workflow.yaml", "argo/mask-shard-workflow.yaml"].map { "\(Self.deployRoot)/\($0)" }
+        let script = "\(MaskBinary.repositoryRoot)/scripts/validate-argo.py"
+        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let valid = Runner.run("/usr/bin/env", ["python3", script] + files, environment: environment, in: directory)
+        #expect(valid.status == 0, "\(valid.stdoutText)\(valid.stderr)")
+        let text = try String(contentsOfFile: files[1], encoding: .utf8)
+        let misspelt = directory.write("misspelt.yaml", Array(text.replacingOccurrences(of: "withParam:", with: "withParams:").utf8))
+        let refused = Runner.run("/usr/bin/env", ["python3", script, misspelt], environment: environment, in: directory)
+        #expect(refused.status == 1 && refused.stdoutText.contains("withParams: not a field of WorkflowStep"), "\(refused.stdoutText)\(refused.stderr)")
+    }
+
     @Test func secretsComeFromSecretKeyRefs() throws {
         let manifests = try Self.manifests()
         var checked = 0
