@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// Where S3 requests get their keys from, asked before every request (temporary credentials
 /// change while a batch runs).
@@ -38,20 +39,25 @@ public struct ExpiringAWSCredentials: Sendable {
 /// Temporary credentials (STS, container, instance metadata), fetched when first needed and
 /// again before they expire: 5 minutes before, as the AWS SDKs do, or at half their life when
 /// they live shorter than that. One fetch at a time; the worker threads share the result.
-public final class RefreshingAWSCredentials: AWSCredentialProvider, @unchecked Sendable {
+public final class RefreshingAWSCredentials: AWSCredentialProvider, Sendable {
+    private struct Cached {
+        var current: ExpiringAWSCredentials?
+        var fetchedAt = Date.distantPast
+        var fetches = 0
+    }
+
     private let source: String
     /// The source, and the role ARN the last answer named.
     public var identity: String {
-        lock.withLock { current?.roleARN.map { "\(source), as \($0)" } ?? source }
+        cached.withLock { cached in cached.current?.roleARN.map { "\(source), as \($0)" } ?? source }
     }
     private let fetch: @Sendable () throws -> ExpiringAWSCredentials
-    private let lock = NSLock()
-    private var current: ExpiringAWSCredentials?
-    private var fetchedAt = Date.distantPast
+    /// Held through a fetch: one fetch at a time, and the threads that wait get its result.
+    private let cached = Mutex(Cached())
     private let log: @Sendable (String) -> Void
     public let margin: TimeInterval
     /// Fetches so far (tests, logs).
-    public private(set) var fetches = 0
+    public var fetches: Int { cached.withLock { $0.fetches } }
 
     public init(identity: String, margin: TimeInterval = 300, log: @escaping @Sendable (String) -> Void = { _ in }, fetch: @escaping @Sendable () throws -> ExpiringAWSCredentials) {
         self.source = identity
@@ -61,20 +67,20 @@ public final class RefreshingAWSCredentials: AWSCredentialProvider, @unchecked S
     }
 
     public func credentials() throws -> AWSCredentials {
-        lock.lock()
-        defer { lock.unlock() }
-        if let current {
-            guard let expires = current.expires else { return current.value }
-            let life = expires.timeIntervalSince(fetchedAt)
-            if Date() < expires.addingTimeInterval(-min(margin, max(0, life / 2))) { return current.value }
-            log("refreshing the AWS credentials of \(source) (they expire at \(ISO8601DateFormatter().string(from: expires)))")
+        try cached.withLock { cached in
+            if let current = cached.current {
+                guard let expires = current.expires else { return current.value }
+                let life = expires.timeIntervalSince(cached.fetchedAt)
+                if Date() < expires.addingTimeInterval(-min(margin, max(0, life / 2))) { return current.value }
+                log("refreshing the AWS credentials of \(source) (they expire at \(ISO8601DateFormatter().string(from: expires)))")
+            }
+            let started = Date()
+            let fresh = try fetch()
+            cached.fetches += 1
+            cached.current = fresh
+            cached.fetchedAt = started
+            return fresh.value
         }
-        let started = Date()
-        let fresh = try fetch()
-        fetches += 1
-        current = fresh
-        fetchedAt = started
-        return fresh.value
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import _CryptoExtras
 
 /// Application Default Credentials, found as Google's libraries find them
@@ -198,12 +199,12 @@ final class AuthorizedUserTokens: AccessTokenProvider, @unchecked Sendable {
 
 /// The metadata server's tokens for the workload's service account (GKE Workload Identity,
 /// GCE, Cloud Composer): https://cloud.google.com/compute/docs/access/authenticate-workloads
-final class MetadataServerTokens: AccessTokenProvider, @unchecked Sendable {
+final class MetadataServerTokens: AccessTokenProvider, Sendable {
     let base: String
     let transport: any HTTPTransport
     private let cache: TokenCache
-    private let lock = NSLock()
-    private var email: String?
+    /// The service account's email, once `probe()` asked for it.
+    private let email = Mutex<String?>(nil)
 
     init(host: String, transport: any HTTPTransport, log: @escaping @Sendable (String) -> Void) {
         var base = host.contains("://") ? host : "http://\(host)"
@@ -236,11 +237,11 @@ final class MetadataServerTokens: AccessTokenProvider, @unchecked Sendable {
     /// Whether there is a metadata server at all, and whose identity it gives (for messages).
     func probe() throws {
         let data = try Self.get(base, "/computeMetadata/v1/instance/service-accounts/default/email", transport: transport)
-        lock.withLock { email = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+        email.withLock { $0 = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
     var identity: String {
-        lock.withLock { email.map { "service account \($0) (metadata server)" } ?? "the metadata server's default service account" }
+        email.withLock { $0.map { "service account \($0) (metadata server)" } ?? "the metadata server's default service account" }
     }
 
     func accessToken() throws -> String { try cache.token() }

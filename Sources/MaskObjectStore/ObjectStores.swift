@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The object-store settings a command takes (flags), the rest from the environment.
 public struct ObjectStoreOptions: Sendable {
@@ -23,10 +24,10 @@ public struct ObjectStoreOptions: Sendable {
 
 /// Makes one client per scheme a run needs (input and output may be different stores), each
 /// with the credentials its environment provides, and shares it between the run's threads.
-public final class ObjectStores: @unchecked Sendable {
+public final class ObjectStores: Sendable {
     public let options: ObjectStoreOptions
-    private let lock = NSLock()
-    private var clients: [ObjectLocation.Scheme: any ObjectStoreClient] = [:]
+    /// Held while a client is made, so two threads asking for the same scheme get one client.
+    private let clients = Mutex<[ObjectLocation.Scheme: any ObjectStoreClient]>([:])
 
     public init(options: ObjectStoreOptions) {
         self.options = options
@@ -35,8 +36,10 @@ public final class ObjectStores: @unchecked Sendable {
     /// - Throws: `ObjectStoreError` (operation `credentials` or `endpoint`) when the store
     ///   cannot be reached as configured.
     public func client(for scheme: ObjectLocation.Scheme) throws -> any ObjectStoreClient {
-        lock.lock()
-        defer { lock.unlock() }
+        try clients.withLock { clients in try makeClient(for: scheme, into: &clients) }
+    }
+
+    private func makeClient(for scheme: ObjectLocation.Scheme, into clients: inout [ObjectLocation.Scheme: any ObjectStoreClient]) throws -> any ObjectStoreClient {
         if let made = clients[scheme] { return made }
         let made: any ObjectStoreClient
         let log = options.log
