@@ -196,7 +196,7 @@ public final class MySQLConnection: @unchecked Sendable {
             let code = mysql_errno(handle)
             var kind = MySQLError.kind(for: code)
             if kind == .query || kind == .connectionLost { kind = .connection }
-            throw MySQLError(kind: kind, message: "\(Self.scrub(String(cString: mysql_error(handle)), password: password)) (\(redactedURL))", code: code)
+            throw MySQLError(kind: kind, message: "\(ServerMessage.oneLine(String(cString: mysql_error(handle)), hiding: password)) (\(redactedURL))", code: code)
         }
     }
 
@@ -204,15 +204,9 @@ public final class MySQLConnection: @unchecked Sendable {
         mysql_close(handle)
     }
 
-    static func scrub(_ message: String, password: String?) -> String {
-        var text = message.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: " ")
-        if let password, !password.isEmpty { text = text.replacingOccurrences(of: password, with: "***") }
-        return text
-    }
-
     func lastError() -> MySQLError {
         let code = mysql_errno(handle)
-        let message = Self.scrub(String(cString: mysql_error(handle)), password: password)
+        let message = ServerMessage.oneLine(String(cString: mysql_error(handle)), hiding: password)
         return MySQLError(kind: MySQLError.kind(for: code), message: message.isEmpty ? "no message from the server" : message, code: code)
     }
 
@@ -249,7 +243,7 @@ public final class MySQLConnection: @unchecked Sendable {
         defer { mysql_stmt_close(statement) }
         guard mysql_stmt_prepare(statement, sql, UInt(sql.utf8.count)) == 0 else {
             let code = mysql_stmt_errno(statement)
-            let message = Self.scrub(String(cString: mysql_stmt_error(statement)), password: password)
+            let message = ServerMessage.oneLine(String(cString: mysql_stmt_error(statement)), hiding: password)
             throw MySQLError(kind: MySQLError.kind(for: code), message: message, code: code)
         }
         return Int(mysql_stmt_field_count(statement))

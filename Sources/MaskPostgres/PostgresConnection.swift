@@ -134,7 +134,7 @@ public final class PostgresConnection: @unchecked Sendable {
         password = ConnectionString.password(in: url)
         redactedURL = ConnectionString.redacted(url)
         if let problem = ConnectionString.problem(in: url) {
-            throw PostgresError(kind: .badURL, message: Self.scrub(problem, password: password) + " (\(redactedURL))", sqlState: nil)
+            throw PostgresError(kind: .badURL, message: ServerMessage.oneLine(problem, hiding: password) + " (\(redactedURL))", sqlState: nil)
         }
         guard let connection = PQconnectdb(url) else {
             throw PostgresError(kind: .connection, message: "out of memory", sqlState: nil)
@@ -144,7 +144,7 @@ public final class PostgresConnection: @unchecked Sendable {
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         if PQstatus(connection) != CONNECTION_OK {
             // No PQfinish here: every stored property is set, so deinit runs and closes it.
-            let message = Self.scrub(String(cString: PQerrorMessage(connection)), password: password)
+            let message = ServerMessage.oneLine(String(cString: PQerrorMessage(connection)), hiding: password)
             let kind: PostgresError.Kind = message.contains("authentication failed") || message.contains("password") ? .authentication : .connection
             throw PostgresError(kind: kind, message: "\(message) (\(redactedURL))", sqlState: nil)
         }
@@ -152,12 +152,6 @@ public final class PostgresConnection: @unchecked Sendable {
 
     deinit {
         PQfinish(connection)
-    }
-
-    static func scrub(_ message: String, password: String?) -> String {
-        var text = message.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: " ")
-        if let password, !password.isEmpty { text = text.replacingOccurrences(of: password, with: "***") }
-        return text
     }
 
     func error(from result: OpaquePointer?) -> PostgresError {
@@ -181,7 +175,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 raw = "no message from the server (result \(String(cString: PQresStatus(PQresultStatus(result)))))"
             }
         }
-        let message = Self.scrub(raw, password: password)
+        let message = ServerMessage.oneLine(raw, hiding: password)
         let kind: PostgresError.Kind
         if PQstatus(connection) != CONNECTION_OK {
             kind = .connectionLost
@@ -272,7 +266,7 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             return false
         }
-        throw PostgresError(kind: .connectionLost, message: Self.scrub(String(cString: PQerrorMessage(connection)), password: password), sqlState: nil)
+        throw PostgresError(kind: .connectionLost, message: ServerMessage.oneLine(String(cString: PQerrorMessage(connection)), hiding: password), sqlState: nil)
     }
 
     /// Quotes an identifier (schema, table) for SQL.
