@@ -35,6 +35,12 @@ protocol DatabaseSnapshot: AnyObject {
     func commit() throws
 }
 
+/// An adapter's failure (`PostgresError`, `MySQLError`) as the job's: a bad URL is the user's
+/// to fix (exit 2); refused, lost, missing table, denied are I/O (exit 3).
+func jobFailure(_ error: any CategorizedFailure) -> JobFailure {
+    error.category == .usage ? .usage(error.description) : .io(error.description)
+}
+
 /// The snapshot for a URL: `mysql://` and `mariadb://` are MySQL's, anything else (a
 /// `postgresql://` URL, `key=value` conninfo) PostgreSQL's, whose adapter names a wrong scheme.
 func connectSnapshot(url: String) throws -> any DatabaseSnapshot {

@@ -211,9 +211,9 @@ public struct ExtractJob {
             return results
         } catch let error as JobFailure {
             throw error
-        } catch let error as CategorizedFailure where error.category == .io {
+        } catch let error as CategorizedFailure {
             // The adapters' errors (PostgresError, MySQLError): refused, lost, missing table, denied.
-            throw JobFailure.io(error.description)
+            throw jobFailure(error)
         }
     }
 }

@@ -8,11 +8,7 @@ final class PostgresSnapshot: DatabaseSnapshot {
     let connection: PostgresConnection
 
     init(url: String) throws {
-        do {
-            connection = try PostgresConnection(url: url)
-        } catch let error as PostgresError {
-            throw error.kind == .badURL ? JobFailure.usage(error.description) : JobFailure.io(error.description)
-        }
+        do { connection = try PostgresConnection(url: url) } catch let error as PostgresError { throw jobFailure(error) }
     }
 
     var redactedURL: String { connection.redactedURL }
