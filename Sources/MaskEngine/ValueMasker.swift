@@ -221,6 +221,9 @@ public struct ValueMasker: Sendable {
     public let rules: CompiledRules
     public let hasher: KeyedHasher?
     public let detectors: [DetectorRuntime]
+    /// Every detector, by index: what a value no policy can read is scanned with (a JSON cell that
+    /// is not JSON, a malformed record), made once rather than per value.
+    let everyDetector: [Int]
 
     /// `@` and what follows the last `@` of a normalised email, lower-cased (ASCII): the domain
     /// `keep_domain` keeps. Nothing for a value without `@` (it is hashed whole, as always).
@@ -235,6 +238,7 @@ public struct ValueMasker: Sendable {
         self.rules = rules
         self.hasher = hasher
         detectors = rules.detectors.map(DetectorRuntime.init)
+        everyDetector = Array(rules.detectors.indices)
     }
 
     /// The outcome of a policy on one value.
@@ -325,6 +329,8 @@ public struct ValueMasker: Sendable {
     /// passed raw: it is scanned with every detector, as a reject is, and counted as unreadable
     /// (`scratch.hashedUnreadable`). A string under a path no rule reviews, with the column's
     /// policy `error`, redacts the cell whole.
+    static let redactedCell = Array("[REDACTED]".utf8)
+
     func maskJSONCell(_ value: UnsafeRawBufferPointer, with cell: JSONLChunkMasker, scratch: MaskScratch, statistics: inout MaskStatistics) -> Outcome {
         scratch.hashedUnreadable = false
         guard let base = value.baseAddress, !value.isEmpty else { return .unchanged }
@@ -336,10 +342,10 @@ public struct ValueMasker: Sendable {
             scratch.hashedUnreadable = true
             if masked?.problems.first?.kind == .unreviewedField {
                 scratch.replacement.removeAll(keepingCapacity: true)
-                scratch.replacement.append(contentsOf: Array("[REDACTED]".utf8))
+                scratch.replacement.append(contentsOf: Self.redactedCell)
                 return .replaced
             }
-            detect(in: value, detectors: Array(rules.detectors.indices), scratch: scratch, statistics: &statistics)
+            detect(in: value, detectors: everyDetector, scratch: scratch, statistics: &statistics)
             guard !scratch.detections.isEmpty else { return .unchanged }
             buildScanReplacement(value, replacement: .token, scratch: scratch)
             return .replaced
@@ -480,7 +486,7 @@ public struct ValueMasker: Sendable {
     /// cannot be split into fields and must still never be written raw.
     public func scanRaw(_ bytes: UnsafeRawBufferPointer, scratch: MaskScratch, into output: inout [UInt8]) {
         var statistics = MaskStatistics(detectors: rules.detectors.count, fields: 0)
-        detect(in: bytes, detectors: Array(rules.detectors.indices), scratch: scratch, statistics: &statistics)
+        detect(in: bytes, detectors: everyDetector, scratch: scratch, statistics: &statistics)
         buildScanReplacement(bytes, replacement: .token, scratch: scratch)
         output.append(contentsOf: scratch.replacement)
     }

@@ -17,11 +17,7 @@ final class MySQLSnapshot: DatabaseSnapshot {
     let connection: MySQLConnection
 
     init(url: String) throws {
-        do {
-            connection = try MySQLConnection(url: url)
-        } catch let error as MySQLError {
-            throw error.kind == .badURL ? JobFailure.usage(error.description) : JobFailure.io(error.description)
-        }
+        do { connection = try MySQLConnection(url: url) } catch let error as MySQLError { throw jobFailure(error) }
     }
 
     var redactedURL: String { connection.redactedURL }
@@ -152,7 +148,7 @@ final class MySQLRowSource: ByteSource, @unchecked Sendable {
             case .bit:
                 var number: UInt64 = 0
                 for byte in value { number = number << 8 | UInt64(byte) }
-                pending.append(contentsOf: String(number).utf8)
+                Self.appendDecimal(number, to: &pending)
             }
         }
         pending.append(UInt8(ascii: "\n"))
@@ -188,6 +184,22 @@ final class MySQLRowSource: ByteSource, @unchecked Sendable {
             output.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "\"")])
             return
         }
-        output.append(contentsOf: Data(value).base64EncodedData())
+        // Foundation's encoder over the client library's own buffer: no copy of the value first.
+        let borrowed = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: value.baseAddress!), count: value.count, deallocator: .none)
+        output.append(contentsOf: borrowed.base64EncodedData())
+    }
+
+    /// The decimal digits of `number`, written straight into `output` (no String per value).
+    static func appendDecimal(_ number: UInt64, to output: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var rest = number
+            var count = 0
+            repeat {
+                digits[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(20 - count)...]))
+        }
     }
 }
