@@ -128,16 +128,7 @@ public struct MySQLURL: Sendable {
     }
 
     static func redact(_ text: String) -> String {
-        guard let schemeEnd = text.range(of: "://") else { return text }
-        let rest = text[schemeEnd.upperBound...]
-        // The last @ before the path ends the user part (a password may hold @ unencoded).
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return text }
-        let userInfo = rest[..<at]
-        guard let colon = userInfo.firstIndex(of: ":") else { return text }
-        var result = text
-        result.replaceSubrange(text.index(after: colon)..<at, with: "***")
-        return result
+        ServerMessage.hidingPassword(inURL: text) ?? text
     }
 }
 

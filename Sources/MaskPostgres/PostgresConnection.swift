@@ -44,17 +44,7 @@ public enum ConnectionString {
     /// The string with its password replaced by `***`, safe for logs, errors and manifests.
     public static func redacted(_ text: String) -> String {
         // Any scheme, not only postgresql://: a mistyped one (mysql://u:pw@h) is still echoed back.
-        if text.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*://"#, options: .regularExpression) != nil,
-            let schemeEnd = text.range(of: "://"),
-            let at = text[schemeEnd.upperBound...].firstIndex(of: "@")
-        {
-            let userInfo = text[schemeEnd.upperBound..<at]
-            var result = text
-            if let colon = userInfo.firstIndex(of: ":") {
-                result.replaceSubrange(text.index(after: colon)..<at, with: "***")
-            }
-            return redactQueryPassword(result)
-        }
+        if let url = ServerMessage.hidingPassword(inURL: text) { return redactQueryPassword(url) }
         // key=value form: password=secret or password='se cret'
         let pattern = #"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)"#
         return text.replacingOccurrences(of: pattern, with: "password=***", options: .regularExpression)
@@ -104,13 +94,7 @@ public enum ConnectionString {
 
     /// The password in `text`, if any, so messages can be scrubbed of it.
     static func password(in text: String) -> String? {
-        if let schemeEnd = text.range(of: "://"), let at = text[schemeEnd.upperBound...].firstIndex(of: "@") {
-            let userInfo = text[schemeEnd.upperBound..<at]
-            if let colon = userInfo.firstIndex(of: ":") {
-                let raw = String(userInfo[userInfo.index(after: colon)...])
-                return raw.removingPercentEncoding ?? raw
-            }
-        }
+        if let password = ServerMessage.password(inURL: text) { return password }
         if let range = text.range(of: #"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)"#, options: .regularExpression) {
             let value = text[range].split(separator: "=", maxSplits: 1).last.map(String.init) ?? ""
             return value.trimmingCharacters(in: CharacterSet(charactersIn: "' "))

@@ -30,6 +30,14 @@ import Testing
             #expect(ledger.stderr.contains(message), "\(url): \(ledger.stderr)")
             #expect(!ledger.stderr.contains(secret), "\(url): \(ledger.stderr)")
         }
+        // A password with an unencoded @: libpq cuts the URL at the first @ and names the rest as a
+        // host; no piece of the password may reach the message.
+        for scheme in ["postgresql", "mysql"] {
+            let cut = Runner.mask(["extract", "--from", "\(scheme)://u:pw@\(secret)@127.0.0.1:1/db", "--table", "users",
+                                   "--rules", MaskBinary.rules("pii.yaml"), "--output", directory.file("url")], in: directory)
+            #expect(cut.status == 3, "\(cut.stderr)")
+            #expect(!cut.stderr.contains(secret), "\(scheme): \(cut.stderr)")
+        }
         // The ledger is PostgreSQL only; extract also reads MySQL (MySQLExtractTests).
         let mysqlLedger = Runner.mask(["ledger", "init", "--ledger", "mysql://u:\(secret)@127.0.0.1/db"], in: directory)
         #expect(mysqlLedger.status == 2 && mysqlLedger.stderr.contains("unknown scheme 'mysql://'"), "\(mysqlLedger.stderr)")
