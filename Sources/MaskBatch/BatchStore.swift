@@ -7,6 +7,7 @@ import Foundation
 import MaskCore
 import MaskObjectStore
 import MaskPipeline
+import Synchronization
 
 /// A batch's `--input` or `--output`: a local folder, or an `s3://` or `gs://` bucket and prefix.
 public enum BatchLocation: Sendable, CustomStringConvertible {
@@ -150,23 +151,27 @@ func isHiddenPath(_ relativePath: String) -> Bool {
 
 // MARK: - Local folders (the source: LocalSource.swift)
 
-final class LocalDestination: BatchDestination, @unchecked Sendable {
+final class LocalDestination: BatchDestination {
     let root: String
     /// Hidden, so a loader reading the folder never takes a staged part for an output.
     var stagingRoot: String { "\(root)/.mask-batch-staging" }
-    private(set) var stagingDirectory: String
-    private var lockDescriptor: Int32 = -1
-    private var shared = false
+    /// Set by `prepare`, before the workers start; cleared by `finish`, after they end.
+    private struct State {
+        var stagingDirectory: String
+        var lockDescriptor: Int32 = -1
+        var shared = false
+    }
+    private let state: Mutex<State>
+    var stagingDirectory: String { state.withLock { $0.stagingDirectory } }
 
     init(root: String) {
         self.root = root
-        stagingDirectory = "\(root)/.mask-batch-staging"
+        state = Mutex(State(stagingDirectory: "\(root)/.mask-batch-staging"))
     }
 
     private func full(_ path: String) -> String { "\(root)/\(path)" }
 
     func prepare(shared: Bool) throws {
-        self.shared = shared
         do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
             throw JobFailure.io("cannot create output folder \(DisplayName.of(root)): \(error.localizedDescription)")
         }
@@ -174,15 +179,16 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
         // the kernel when the process ends however it ends (no lock file left behind). Workers of
         // one shared run write here together (a shared lock), so a plain batch (exclusive)
         // cannot start while they do, nor they while it does.
-        lockDescriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let lockDescriptor = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard lockDescriptor >= 0 else { throw JobFailure.io("cannot open \(DisplayName.of(root)): \(LocalPaths.errorText())") }
         if flock(lockDescriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
+            close(lockDescriptor)
             throw JobFailure.usage("another mask batch\(shared ? " (not of this shared run)" : "") is writing to \(DisplayName.of(root))")
         }
-        if shared {
-            // Each worker its own folder; what killed workers leave is cleared by the last one.
-            stagingDirectory = "\(stagingRoot)/worker-\(UUID().uuidString.lowercased())"
-        } else {
+        // Each worker of a shared run its own folder; what killed workers leave is cleared by the last one.
+        let stagingDirectory = shared ? "\(stagingRoot)/worker-\(UUID().uuidString.lowercased())" : stagingRoot
+        state.withLock { $0 = State(stagingDirectory: stagingDirectory, lockDescriptor: lockDescriptor, shared: shared) }
+        if !shared {
             // A killed run's temporary files: nothing in there was committed, and under the
             // exclusive lock no other run is writing any.
             try? FileManager.default.removeItem(atPath: stagingDirectory)
@@ -270,27 +276,32 @@ final class LocalDestination: BatchDestination, @unchecked Sendable {
     }
 
     func finish() {
-        try? FileManager.default.removeItem(atPath: stagingDirectory)
-        // The last worker out leaves no empty staging folder.
-        if shared { rmdir(stagingRoot) }
-        if lockDescriptor >= 0 {
-            close(lockDescriptor)
-            lockDescriptor = -1
+        let ended = state.withLock { state -> State in
+            defer { state.lockDescriptor = -1 }
+            return state
         }
+        try? FileManager.default.removeItem(atPath: ended.stagingDirectory)
+        // The last worker out leaves no empty staging folder.
+        if ended.shared { rmdir(stagingRoot) }
+        if ended.lockDescriptor >= 0 { close(ended.lockDescriptor) }
     }
 }
 
 // MARK: - Object storage
 
 /// Objects under an `s3://` or `gs://` prefix.
-final class ObjectSource: BatchSource, @unchecked Sendable {
+final class ObjectSource: BatchSource {
     let client: any ObjectStoreClient
     let location: ObjectLocation
     let pageSize: Int?
-    private var pages: Int?
-    /// Listed objects by relative path (the generation to download with).
-    private var listed: [String: StoredObject] = [:]
-    var listPages: Int? { pages }
+    /// Written by `list`, read by the workers' downloads after it.
+    private struct State {
+        var pages: Int?
+        /// Listed objects by relative path (the generation to download with).
+        var listed: [String: StoredObject] = [:]
+    }
+    private let state = Mutex(State())
+    var listPages: Int? { state.withLock { $0.pages } }
 
     init(client: any ObjectStoreClient, location: ObjectLocation, pageSize: Int?) {
         self.client = client
@@ -305,7 +316,7 @@ final class ObjectSource: BatchSource, @unchecked Sendable {
         let prefix = location.folderPrefix
         let before = client.listPages
         let objects = try client.listObjects(bucket: location.bucket, prefix: prefix, pageSize: pageSize)
-        pages = client.listPages - before
+        var listed: [String: StoredObject] = [:]
         var listing = SourceListing()
         for object in objects {
             guard object.key.hasPrefix(prefix), !object.key.hasSuffix("/") else { continue }
@@ -323,6 +334,8 @@ final class ObjectSource: BatchSource, @unchecked Sendable {
         }
         listing.files.sort { Array($0.relativePath.utf8).lexicographicallyPrecedes(Array($1.relativePath.utf8)) }
         listing.skipped = SkippedEntry.sorted(listing.skipped)
+        let pages = client.listPages - before
+        state.withLock { $0 = State(pages: pages, listed: listed) }
         return listing
     }
 
@@ -330,7 +343,7 @@ final class ObjectSource: BatchSource, @unchecked Sendable {
         let path = "\(directory)/input"
         // A precondition (S3 If-Match on the ETag, GCS the generation): the object must still be
         // the one listed, or the identity recorded would lie.
-        let expected = listed[file.relativePath] ?? StoredObject(key: "", size: file.size, identity: file.etag ?? "")
+        let expected = state.withLock { $0.listed[file.relativePath] } ?? StoredObject(key: "", size: file.size, identity: file.etag ?? "")
         try client.download(bucket: location.bucket, key: location.folderPrefix + file.relativePath, to: path, expected: expected)
         return path
     }
@@ -341,17 +354,20 @@ final class ObjectSource: BatchSource, @unchecked Sendable {
 /// this run last saw or wrote. A concurrent writer makes the commit fail (HTTP 412) instead of
 /// being silently overwritten. Not in a shared run: its workers write the same prefix by
 /// design, and the ledger's claims are what keeps them apart.
-final class ObjectDestination: BatchDestination, @unchecked Sendable {
+final class ObjectDestination: BatchDestination {
     let client: any ObjectStoreClient
     let location: ObjectLocation
     let workDirectory: String?
     let log: @Sendable (String) -> Void
-    private(set) var stagingDirectory = ""
-    private let lock = NSLock()
-    /// What is under the prefix: relative path -> (size, generation), from the listing at the
-    /// start, then kept up to date by this run's own writes and removals.
-    private var existing: [String: (size: Int, generation: String?)] = [:]
-    private var usePreconditions = false
+    private struct State {
+        var stagingDirectory = ""
+        /// What is under the prefix: relative path -> (size, generation), from the listing at
+        /// the start, then kept up to date by this run's own writes and removals.
+        var existing: [String: (size: Int, generation: String?)] = [:]
+        var usePreconditions = false
+    }
+    private let state = Mutex(State())
+    var stagingDirectory: String { state.withLock { $0.stagingDirectory } }
 
     init(client: any ObjectStoreClient, location: ObjectLocation, workDirectory: String?, log: @escaping @Sendable (String) -> Void) {
         self.client = client
@@ -364,9 +380,14 @@ final class ObjectDestination: BatchDestination, @unchecked Sendable {
 
     func prepare(shared: Bool) throws {
         let prefix = location.folderPrefix
-        usePreconditions = client.supportsPreconditions && !shared
+        var existing: [String: (size: Int, generation: String?)] = [:]
         for object in try client.listObjects(bucket: location.bucket, prefix: prefix, pageSize: nil) where object.key.hasPrefix(prefix) {
             existing[String(object.key.dropFirst(prefix.count))] = (object.size, object.generation)
+        }
+        let usePreconditions = client.supportsPreconditions && !shared
+        state.withLock {
+            $0.existing = existing
+            $0.usePreconditions = usePreconditions
         }
         // In a shared run the other workers' uploads are in flight: the last worker aborts
         // what is left instead (finishSharedRun).
@@ -379,7 +400,8 @@ final class ObjectDestination: BatchDestination, @unchecked Sendable {
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
             throw JobFailure.io("cannot create a work folder in \(base): \(LocalPaths.errorText())")
         }
-        stagingDirectory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let stagingDirectory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        state.withLock { $0.stagingDirectory = stagingDirectory }
     }
 
     /// Multipart uploads a killed run left open are invisible but billed: abort them.
@@ -395,28 +417,28 @@ final class ObjectDestination: BatchDestination, @unchecked Sendable {
 
     /// What a write of `path` must find there.
     private func precondition(for path: String) -> WritePrecondition {
-        guard usePreconditions else { return .none }
-        return lock.withLock {
-            guard let known = existing[path] else { return .absent }
+        return state.withLock { state in
+            guard state.usePreconditions else { return .none }
+            guard let known = state.existing[path] else { return .absent }
             return known.generation.map(WritePrecondition.generation) ?? .none
         }
     }
 
     private func record(_ path: String, size: Int?, generation: String?) {
-        lock.withLock { existing[path] = size.map { ($0, generation) } }
+        state.withLock { $0.existing[path] = size.map { ($0, generation) } }
     }
 
     func read(_ path: String) throws -> Data? {
-        guard lock.withLock({ existing[path] }) != nil else { return nil }
+        guard state.withLock({ $0.existing[path] }) != nil else { return nil }
         return try client.fetch(bucket: location.bucket, key: key(path))
     }
 
-    func exists(_ path: String, size: Int) -> Bool { lock.withLock { existing[path]?.size == size } }
+    func exists(_ path: String, size: Int) -> Bool { state.withLock { $0.existing[path]?.size == size } }
 
     func remove(_ path: String) throws {
         // Nothing to remove that this run knows of (a name not listed may be another run's,
         // just written: a precondition of "absent" makes no sense for a delete).
-        if usePreconditions && lock.withLock({ existing[path] }) == nil { return }
+        if state.withLock({ $0.usePreconditions && $0.existing[path] == nil }) { return }
         try client.remove(bucket: location.bucket, key: key(path), precondition: precondition(for: path))
         record(path, size: nil, generation: nil)
     }
@@ -437,10 +459,11 @@ final class ObjectDestination: BatchDestination, @unchecked Sendable {
     }
 
     func names(in directory: String, startingWith prefix: String) throws -> [String] {
-        lock.withLock { existing.keys.filter { $0.hasPrefix(directory + prefix) && !$0.dropFirst(directory.count).contains("/") } }
+        state.withLock { $0.existing.keys.filter { $0.hasPrefix(directory + prefix) && !$0.dropFirst(directory.count).contains("/") } }
     }
 
     func finish() {
+        let stagingDirectory = self.stagingDirectory
         if !stagingDirectory.isEmpty { try? FileManager.default.removeItem(atPath: stagingDirectory) }
     }
 

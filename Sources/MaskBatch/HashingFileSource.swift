@@ -11,9 +11,9 @@ import MaskPipeline
 /// A local file as the engine's byte source (an `InputSource`, so gzip is detected the same way)
 /// that also computes the SHA-256 of the file's bytes as they are read — so an input's identity
 /// costs no second pass — and reports progress in file bytes.
-final class HashingFileSource: ByteSource, @unchecked Sendable {
+final class HashingFileSource: ByteSource {
     /// The running digest, updated from the source's raw-bytes hook.
-    private final class Digest: @unchecked Sendable {
+    private final class Digest {
         var hasher = SHA256()
     }
 

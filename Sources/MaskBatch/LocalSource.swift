@@ -53,7 +53,7 @@ public struct SkippedEntry: Codable, Sendable, Equatable {
 ///   (a link cycle) is reported, never walked twice.
 /// - Names that are not UTF-8, FIFOs, sockets, devices, dangling links and entries that cannot
 ///   be read are reported, never opened (opening a FIFO would block the run).
-final class LocalSource: BatchSource, @unchecked Sendable {
+final class LocalSource: BatchSource {
     let root: String
     let followSymlinks: Bool
     var listPages: Int? { nil }

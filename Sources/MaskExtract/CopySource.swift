@@ -5,7 +5,7 @@ import MaskPostgres
 /// The bytes of a PostgreSQL `COPY (…) TO STDOUT WITH (FORMAT csv, HEADER)`, fed straight into the
 /// CSV engine as they arrive. `@unchecked Sendable`: like every `ByteSource`, read by the job's
 /// reader thread alone.
-public final class CopySource: ByteSource, @unchecked Sendable {
+public final class CopySource: ByteSource {
     public let name: String
     private let stream: CopyOutStream
 

@@ -94,7 +94,7 @@ final class MySQLSnapshot: DatabaseSnapshot {
 ///
 /// Hand-written rather than a CSV library: it writes straight from the client library's row
 /// buffers into the chunk buffer, with no String or object per value.
-final class MySQLRowSource: ByteSource, @unchecked Sendable {
+final class MySQLRowSource: ByteSource {
     let name: String
     private let stream: MySQLRowStream
     private let kinds: [MySQLColumn.Kind]

@@ -1,5 +1,6 @@
 import Foundation
 import MaskCore
+import Synchronization
 
 /// Credentials could not be found or exchanged. Names where they came from (a file, an
 /// endpoint, an identity), never a key, token or secret.
@@ -38,45 +39,53 @@ public struct ExpiringToken: Sendable {
 
 /// Caches one token and fetches a new one when the cached one has less than `margin` left (a
 /// long batch outlives a one-hour token: the refresh happens between requests, never mid-way).
-/// Thread-safe: worker threads share it; one fetch at a time.
-public final class TokenCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: ExpiringToken?
-    private var fetchedAt = Date.distantPast
+/// Thread-safe: worker threads share it; one fetch at a time (the fetch runs under the lock, so
+/// threads that need a token while it is being fetched wait for that one instead of each
+/// fetching their own).
+public final class TokenCache: Sendable {
+    private struct State {
+        var current: ExpiringToken?
+        var fetchedAt = Date.distantPast
+        var fetches = 0
+    }
+
+    private let state = Mutex(State())
     private let fetch: @Sendable () throws -> ExpiringToken
+    /// Called before each fetch but the first (for a log line).
+    private let onRefresh: (@Sendable () -> Void)?
     /// How long before expiry a token is replaced. Google's libraries use 3m45s; a token that
     /// lives less than twice the margin is replaced at half its life.
     public let margin: TimeInterval
-    /// Tokens fetched so far (for tests and logs).
-    public private(set) var fetches = 0
-    /// Called before each fetch but the first (for a log line).
-    public var onRefresh: (@Sendable () -> Void)?
 
-    public init(margin: TimeInterval = 225, fetch: @escaping @Sendable () throws -> ExpiringToken) {
+    public init(margin: TimeInterval = 225, onRefresh: (@Sendable () -> Void)? = nil, fetch: @escaping @Sendable () throws -> ExpiringToken) {
         self.margin = margin
+        self.onRefresh = onRefresh
         self.fetch = fetch
     }
 
+    /// Tokens fetched so far (for tests and logs).
+    public var fetches: Int { state.withLock { $0.fetches } }
+
     public func token() throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        if let current, Date() < refreshTime(current) { return current.value }
-        if current != nil { onRefresh?() }
-        let started = Date()
-        let fresh = try fetch()
-        fetches += 1
-        current = fresh
-        fetchedAt = started
-        return fresh.value
+        try state.withLock { state in
+            if let current = state.current, Date() < refreshTime(current, fetchedAt: state.fetchedAt) { return current.value }
+            if state.current != nil { onRefresh?() }
+            let started = Date()
+            let fresh = try fetch()
+            state.fetches += 1
+            state.current = fresh
+            state.fetchedAt = started
+            return fresh.value
+        }
     }
 
     public func invalidate() {
-        lock.withLock { current = nil }
+        state.withLock { $0.current = nil }
     }
 
     /// A token is replaced `margin` before it ends, or at half its life when that is sooner
     /// (short-lived tokens, as in the tests).
-    private func refreshTime(_ token: ExpiringToken) -> Date {
+    private func refreshTime(_ token: ExpiringToken, fetchedAt: Date) -> Date {
         let life = token.expires.timeIntervalSince(fetchedAt)
         return token.expires.addingTimeInterval(-min(margin, max(0, life / 2)))
     }

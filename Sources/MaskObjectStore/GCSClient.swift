@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Crypto
 import Foundation
+import Synchronization
 
 /// How to reach Google Cloud Storage.
 public struct GCSConfiguration: Sendable {
@@ -60,21 +61,21 @@ public struct GCSConfiguration: Sendable {
 /// retry strategy: https://cloud.google.com/storage/docs/retry-strategy). A write retried after
 /// an answer was lost may find its own object (412): it is accepted when the object there has
 /// this upload's MD5, which makes the retry exactly-once rather than a false conflict.
-public final class GCSClient: ObjectStoreClient, @unchecked Sendable {
+public final class GCSClient: ObjectStoreClient, Sendable {
     public let configuration: GCSConfiguration
     let transport: any HTTPTransport
     /// Called before each retry with a short description (for logs).
-    public var onRetry: (@Sendable (String) -> Void)?
-    private let lock = NSLock()
-    private var pages = 0
+    let onRetry: (@Sendable (String) -> Void)?
+    private let pagesListed = Atomic<Int>(0)
 
-    public init(configuration: GCSConfiguration, transport: any HTTPTransport = URLSessionTransport()) {
+    public init(configuration: GCSConfiguration, transport: any HTTPTransport = URLSessionTransport(), onRetry: (@Sendable (String) -> Void)? = nil) {
         self.configuration = configuration
         self.transport = transport
+        self.onRetry = onRetry
     }
 
     public var scheme: ObjectLocation.Scheme { .gs }
-    public var listPages: Int { lock.withLock { pages } }
+    public var listPages: Int { pagesListed.load(ordering: .relaxed) }
     public var supportsPreconditions: Bool { true }
     public var identityDescription: String { configuration.tokens?.identity ?? "anonymous (no credentials: STORAGE_EMULATOR_HOST)" }
 
@@ -89,7 +90,7 @@ public final class GCSClient: ObjectStoreClient, @unchecked Sendable {
             if let pageSize { query.append(("maxResults", String(pageSize))) }
             if let token { query.append(("pageToken", token)) }
             let response = try perform(operation, method: "GET", path: "/storage/v1/b/\(URLEncoding.component(bucket))/o", query: query)
-            lock.withLock { pages += 1 }
+            pagesListed.add(1, ordering: .relaxed)
             let page = try decode(ListPage.self, from: response.body, operation: operation)
             for item in page.items ?? [] { objects.append(item.stored) }
             token = page.nextPageToken.flatMap { $0.isEmpty ? nil : $0 }

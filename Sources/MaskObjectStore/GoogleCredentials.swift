@@ -135,20 +135,19 @@ public enum GoogleCredentials {
 
 /// A service-account key: a JWT (RS256, RFC 7523) signed with the key and exchanged for an
 /// access token (https://developers.google.com/identity/protocols/oauth2/service-account).
-final class ServiceAccountTokens: AccessTokenProvider, @unchecked Sendable {
+final class ServiceAccountTokens: AccessTokenProvider, Sendable {
     let email: String
     private let cache: TokenCache
 
     init(email: String, keyID: String?, key: _RSA.Signing.PrivateKey, tokenURI: String, transport: any HTTPTransport, log: @escaping @Sendable (String) -> Void) {
         self.email = email
         let identity = "service account \(email)"
-        cache = TokenCache { [email] in
+        cache = TokenCache(onRefresh: { log("refreshing the access token of \(identity)") }) { [email] in
             let assertion = try Self.assertion(email: email, keyID: keyID, key: key, audience: tokenURI, issued: Date())
             return try GoogleCredentials.exchange(
                 [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion)],
                 at: tokenURI, identity: identity, transport: transport)
         }
-        cache.onRefresh = { log("refreshing the access token of \(identity)") }
     }
 
     var identity: String { "service account \(email)" }
@@ -175,7 +174,7 @@ final class ServiceAccountTokens: AccessTokenProvider, @unchecked Sendable {
 
 /// Authorized-user credentials (`gcloud auth application-default login`): a refresh token
 /// exchanged for access tokens.
-final class AuthorizedUserTokens: AccessTokenProvider, @unchecked Sendable {
+final class AuthorizedUserTokens: AccessTokenProvider, Sendable {
     let identity: String
     private let cache: TokenCache
 
@@ -185,12 +184,11 @@ final class AuthorizedUserTokens: AccessTokenProvider, @unchecked Sendable {
     ) {
         let identity = account.map { "authorized user \($0)" } ?? "authorized user (OAuth client \(clientID))"
         self.identity = identity
-        cache = TokenCache {
+        cache = TokenCache(onRefresh: { log("refreshing the access token of \(identity)") }) {
             try GoogleCredentials.exchange(
                 [("grant_type", "refresh_token"), ("client_id", clientID), ("client_secret", clientSecret), ("refresh_token", refreshToken)],
                 at: tokenURI, identity: identity, transport: transport)
         }
-        cache.onRefresh = { log("refreshing the access token of \(identity)") }
     }
 
     func accessToken() throws -> String { try cache.token() }
@@ -212,7 +210,7 @@ final class MetadataServerTokens: AccessTokenProvider, Sendable {
         self.base = base
         self.transport = transport
         let root = base
-        cache = TokenCache {
+        cache = TokenCache(onRefresh: { log("refreshing the metadata server's access token") }) {
             let started = Date()
             let response = try Self.get(root, "/computeMetadata/v1/instance/service-accounts/default/token", transport: transport)
             guard let answer = try? JSONDecoder().decode(GoogleCredentials.TokenAnswer.self, from: response) else {
@@ -220,7 +218,6 @@ final class MetadataServerTokens: AccessTokenProvider, Sendable {
             }
             return ExpiringToken(value: answer.access_token, expires: started.addingTimeInterval(answer.expires_in ?? 3600))
         }
-        cache.onRefresh = { log("refreshing the metadata server's access token") }
     }
 
     static func get(_ base: String, _ path: String, transport: any HTTPTransport) throws -> Data {

@@ -93,14 +93,13 @@ final class ExternalAccountTokens: AccessTokenProvider, Sendable {
         }
         let baseForm = form
         let headerSet = headers
-        cache = TokenCache {
+        cache = TokenCache(onRefresh: { log("refreshing the access token of \(identity)") }) {
             let token = try Self.subjectToken(subject, jsonField: jsonField, identity: identity, transport: transport)
             let federated = try GoogleCredentials.exchange(
                 baseForm + [("subject_token", token)], at: tokenURL, identity: identity, transport: transport, headers: headerSet)
             guard let impersonationURL else { return federated }
             return try Self.impersonate(impersonationURL, with: federated.value, lifetime: lifetime, identity: identity, transport: transport)
         }
-        cache.onRefresh = { log("refreshing the access token of \(identity)") }
     }
 
     func accessToken() throws -> String { try cache.token() }

@@ -54,7 +54,7 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// Foundation's URLSession (libcurl on Linux), used synchronously from worker threads.
-public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
+public final class URLSessionTransport: HTTPTransport, Sendable {
     private let session: URLSession
 
     public init(timeout: TimeInterval = 120) {
@@ -70,6 +70,9 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
 
     deinit { session.finishTasksAndInvalidate() }
 
+    /// What the session's completion handler saw. `@unchecked Sendable`: written by the
+    /// session's delegate thread before it signals the semaphore, read by the caller only after
+    /// waiting on it, so the semaphore orders every access.
     private final class Outcome: @unchecked Sendable {
         var data: Data?
         var response: URLResponse?

@@ -50,9 +50,7 @@ public final class ObjectStores: Sendable {
             if let value = options.multipartThreshold { configuration.multipartThreshold = value }
             if let value = options.partSize { configuration.partSize = value }
             if let value = options.maxAttempts { configuration.maxAttempts = max(1, value) }
-            let client = S3Client(configuration: configuration)
-            client.onRetry = { log("warning: \($0)") }
-            made = client
+            made = S3Client(configuration: configuration, onRetry: { log("warning: \($0)") })
         case .gs:
             let environment = options.environment
             var configuration: GCSConfiguration
@@ -69,9 +67,7 @@ public final class ObjectStores: Sendable {
             if let value = options.multipartThreshold { configuration.resumableThreshold = value }
             if let value = options.partSize { configuration.chunkSize = value }
             if let value = options.maxAttempts { configuration.retry.maxAttempts = max(1, value) }
-            let client = GCSClient(configuration: configuration)
-            client.onRetry = { log("warning: \($0)") }
-            made = client
+            made = GCSClient(configuration: configuration, onRetry: { log("warning: \($0)") })
         }
         clients[scheme] = made
         return made

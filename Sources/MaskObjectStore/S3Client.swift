@@ -6,6 +6,7 @@ import Darwin
 import Crypto
 import Foundation
 import MaskCore
+import Synchronization
 
 /// One object from a listing.
 public struct S3ObjectInfo: Sendable, Equatable {
@@ -72,23 +73,30 @@ public struct S3Configuration: Sendable {
 /// A small S3 API client: ListObjectsV2, GET (to a file), PUT, multipart upload, DELETE.
 /// Every request is signed with Signature V4 and retried with backoff on network errors and 5xx.
 /// Synchronous: call it from worker threads.
-public final class S3Client: @unchecked Sendable {
+public final class S3Client: Sendable {
     public let configuration: S3Configuration
     let transport: any HTTPTransport
     let signer: SigV4Signer
     /// Called before each retry with a short description (for logs).
-    public var onRetry: (@Sendable (String) -> Void)?
-    /// How long to sleep before a retry (tests replace it).
-    var sleep: @Sendable (TimeInterval) -> Void = { seconds in usleep(useconds_t(max(0, seconds) * 1_000_000)) }
-    /// Pages fetched by `list` (for tests and reports).
-    public private(set) var listPages = 0
-    private let lock = NSLock()
+    let onRetry: (@Sendable (String) -> Void)?
+    /// How long to sleep before a retry (tests pass one that does not).
+    let sleep: @Sendable (TimeInterval) -> Void
+    private let pagesListed = Atomic<Int>(0)
 
-    public init(configuration: S3Configuration, transport: any HTTPTransport = URLSessionTransport()) {
+    public init(
+        configuration: S3Configuration, transport: any HTTPTransport = URLSessionTransport(),
+        onRetry: (@Sendable (String) -> Void)? = nil,
+        sleep: @escaping @Sendable (TimeInterval) -> Void = { seconds in usleep(useconds_t(max(0, seconds) * 1_000_000)) }
+    ) {
         self.configuration = configuration
         self.transport = transport
+        self.onRetry = onRetry
+        self.sleep = sleep
         signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
     }
+
+    /// Pages fetched by `list` (for tests and reports).
+    public var listPages: Int { pagesListed.load(ordering: .relaxed) }
 
     /// Who requests are made as, for messages.
     public var credentialDescription: String {
@@ -109,7 +117,7 @@ public final class S3Client: @unchecked Sendable {
             if let pageSize { query.append(("max-keys", String(pageSize))) }
             if let token { query.append(("continuation-token", token)) }
             let response = try perform("list s3://\(bucket)/\(prefix)", method: "GET", bucket: bucket, key: nil, query: query)
-            lock.withLock { listPages += 1 }
+            pagesListed.add(1, ordering: .relaxed)
             let xml = String(decoding: response.body, as: UTF8.self)
             for element in XMLScan.elements("Contents", in: xml) {
                 guard let key = XMLScan.value("Key", in: element) else { continue }

@@ -21,9 +21,9 @@ public protocol ByteSource: AnyObject {
 /// A byte stream from stdin or a file, transparently gunzipped when it starts with the gzip
 /// magic number (so `.gz` inputs need no flag and misnamed files still work).
 ///
-/// `@unchecked Sendable`: a source is owned by one thread at a time (created by the caller, then
-/// read only by the job's reader thread); it is never shared, only handed over.
-public final class InputSource: ByteSource, @unchecked Sendable {
+/// Not `Sendable`: a source is created by the caller and handed, inside the `Chunker`, to the
+/// job's reader thread, which alone reads it.
+public final class InputSource: ByteSource {
     public let name: String
     private let descriptor: Int32
     private let ownsDescriptor: Bool

@@ -13,12 +13,12 @@ import Testing
         func accessToken() throws -> String { "ya29.secret-token-value" }
     }
 
-    func client(_ transport: ScriptedTransport, tokens: (any AccessTokenProvider)? = FixedTokens(), chunk: Int = 256 << 10) -> GCSClient {
+    func client(_ transport: ScriptedTransport, tokens: (any AccessTokenProvider)? = FixedTokens(), chunk: Int = 256 << 10, onRetry: (@Sendable (String) -> Void)? = nil) -> GCSClient {
         var configuration = GCSConfiguration(endpoint: URL(string: "http://127.0.0.1:9023")!, tokens: tokens)
         configuration.retry = RetryPolicy(maxAttempts: 3, baseDelay: 0.001, maximumDelay: 0.001)
         configuration.resumableThreshold = 1000
         configuration.chunkSize = chunk
-        return GCSClient(configuration: configuration, transport: transport)
+        return GCSClient(configuration: configuration, transport: transport, onRetry: onRetry)
     }
 
     static func object(_ name: String, size: Int = 3, generation: String = "17", md5: String = "rL0Y20zC+Fzt72VPzMSk2A==") -> String {
@@ -130,9 +130,8 @@ import Testing
         let session = "http://127.0.0.1:9023/upload/storage/v1/b/b/o?uploadType=resumable&upload_id=capability-4711"
         let reset: (HTTPRequest) throws -> HTTPResponse = { request in throw TransportError("PUT \(request.url.absoluteString): connection reset") }
         let transport = ScriptedTransport([reply(200, "", headers: ["location": session]), reset, reset])
-        let gcs = client(transport)
         let logged = LockedLines()
-        gcs.onRetry = { logged.append($0) }
+        let gcs = client(transport, onRetry: { logged.append($0) })
         #expect {
             try gcs.upload(bucket: "b", key: "big.gz", file: "\(directory)/big", sha256: nil, contentType: "application/gzip", precondition: .absent)
         } throws: { error in

@@ -31,15 +31,13 @@ func reply(_ status: Int, _ body: String = "", headers: [String: String] = [:]) 
 }
 
 @Suite struct S3ClientTests {
-    func client(_ transport: ScriptedTransport, endpoint: String = "http://127.0.0.1:9000", addressing: S3Configuration.Addressing = .path) -> S3Client {
+    func client(_ transport: ScriptedTransport, endpoint: String = "http://127.0.0.1:9000", addressing: S3Configuration.Addressing = .path, onRetry: (@Sendable (String) -> Void)? = nil) -> S3Client {
         var configuration = S3Configuration(
             endpoint: URL(string: endpoint)!, region: "us-east-1",
             credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"))
         configuration.addressing = addressing
         configuration.maxAttempts = 3
-        let client = S3Client(configuration: configuration, transport: transport)
-        client.sleep = { _ in }
-        return client
+        return S3Client(configuration: configuration, transport: transport, onRetry: onRetry, sleep: { _ in })
     }
 
     @Test func retriesServerErrorsAndNetworkFailuresThenSucceeds() throws {
@@ -48,9 +46,8 @@ func reply(_ status: Int, _ body: String = "", headers: [String: String] = [:]) 
             { _ in throw TransportError("connection reset") },
             reply(200, "hello"),
         ])
-        let s3 = client(transport)
         let retries = Counter()
-        s3.onRetry = { _ in retries.increment() }
+        let s3 = client(transport, onRetry: { _ in retries.increment() })
         #expect(try s3.get(bucket: "b", key: "k") == Data("hello".utf8))
         #expect(transport.requests.count == 3)
         #expect(retries.value == 2)
@@ -134,9 +131,7 @@ func reply(_ status: Int, _ body: String = "", headers: [String: String] = [:]) 
             configuration.maxAttempts = 3
             configuration.multipartThreshold = threshold
             configuration.partSize = 1000
-            let made = S3Client(configuration: configuration, transport: transport)
-            made.sleep = { _ in }
-            return made
+            return S3Client(configuration: configuration, transport: transport, sleep: { _ in })
         }
         let s3 = configured(transport, 1000)
         try s3.upload(bucket: "b", key: "out/big.csv.gz", file: file)
