@@ -261,7 +261,7 @@ public struct PhoneRegion: Sendable, Equatable {
         var table: [String: PhoneRegion] = [:]
         for region in plan.regions where region.isoCode != "001" {
             func text(_ digits: [UInt8]) -> String { String(decoding: digits.map { $0 + 0x30 }, as: UTF8.self) }
-            var international = region.internationalPrefix.isEmpty ? [] : [text(region.internationalPrefix)]
+            var international = region.internationalPrefixes.map(text)
             if !international.contains("00") { international.append("00") }
             table[region.isoCode] = PhoneRegion(
                 isoCode: region.isoCode, callingCode: String(region.callingCode),

@@ -102,11 +102,13 @@ public struct PhoneFinder: Sendable, Equatable {
     ) -> Int {
         let symbol = Symbol.at(value, index)
         guard symbol.kind == .digit || symbol.kind == .plus || symbol.kind == .open else { return index + symbol.length }
-        let allowed = startAllowed(value, index, symbol.kind)
+        let gluedToWord = Self.followsWord(value, index, symbol.kind)
+        let allowed = gluedToWord || startAllowed(value, index, symbol.kind)
         // Not a place a number starts (Chrome/117.0.6046.134, ORD-2025-504892): the whole run
         // is skipped, so no piece of it is taken for one.
         if !allowed, let asciiEnd { return asciiEnd }
         var run = empty
+        run.gluedToWord = gluedToWord
         let end = run.scan(from: index)
         if allowed && run.digitCount >= 7 && !run.overflowed && !Self.isCardShaped(run) {
             interpret(&run, body)
@@ -251,11 +253,12 @@ public struct PhoneFinder: Sendable, Equatable {
                 }
                 if unambiguousOnly && reading == nil { return nil }
                 if reading == nil {
-                    for region in regions {
-                        let prefix = plan.regions[region].internationalPrefix
-                        if prefix.count >= 2, startsWith(digits, count: count, prefix), let found = readInternational(digits, from: prefix.count, count: count) {
-                            reading = found
-                            break
+                    regions: for region in regions {
+                        for prefix in plan.regions[region].internationalPrefixes {
+                            if prefix.count >= 2, startsWith(digits, count: count, prefix), let found = readInternational(digits, from: prefix.count, count: count) {
+                                reading = found
+                                break regions
+                            }
                         }
                     }
                 }
@@ -335,13 +338,37 @@ public struct PhoneFinder: Sendable, Equatable {
     @inline(__always)
     static func isASCIIDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
+    /// Whether the number at `index` is glued to a word of ASCII text before it (`call03-331 6005`,
+    /// `at(449)978-0001`): a lowercase word with a letter that is no hex digit, so that hashes,
+    /// UUIDs and hex ids (`d41d8cd98f00b204`, `8c25aa0c-3432`) and codes in capitals (`INV`, `SO`)
+    /// are not read as words. Such a number is taken only when it is written in groups
+    /// (`Run.gluedToWord`): glued digits alone are an identifier's.
+    static func followsWord(_ value: UnsafeRawBufferPointer, _ index: Int, _ kind: Kind) -> Bool {
+        guard index > 0, kind != .plus, isASCIILetter(value[index - 1]) else { return false }
+        var start = index - 1
+        var lowercase = false
+        var beyondHex = false
+        while true {
+            let byte = value[start]
+            if byte >= 0x61 { lowercase = true }
+            if (byte | 0x20) > 0x66 { beyondHex = true }
+            guard start > 0, isASCIILetter(value[start - 1]) else { break }
+            start -= 1
+        }
+        guard lowercase && beyondHex else { return false }
+        // The word itself must start a token: not the tail of an id (a1b2call, x_call, v2.call).
+        guard start > 0 else { return true }
+        let before = value[start - 1]
+        return !isASCIIDigit(before) && before != 0x5F && before != 0x2D && before != 0x2E && before != 0x2F
+    }
+
     /// Whether a number may start at `index`, judging by what comes before it.
     func startAllowed(_ value: UnsafeRawBufferPointer, _ index: Int, _ kind: Kind) -> Bool {
         guard index > 0 else { return true }
         let previous = value[index - 1]
         let beforePrevious: UInt8? = index > 1 ? value[index - 2] : nil
         if Self.isASCIILetter(previous) {
-            return kind == .plus  // call+64 3 331 6005, but not TEL03..., abc123
+            return kind == .plus  // call+64 3 331 6005, but not TEL03..., abc123 (glued to a word: followsWord)
         }
         if Self.isASCIIDigit(previous) || previous == 0x5F { return false }
         switch previous {
@@ -421,6 +448,11 @@ public struct PhoneFinder: Sendable, Equatable {
         var overflowed = false
         /// Where the run (its `+`, or its first group) starts.
         var start = 0
+        /// Glued to a word before it (`PhoneFinder.followsWord`): a number only in groups.
+        var gluedToWord = false
+        /// `readNational` takes any grouping of a valid number: set while reading the whole of a
+        /// run that goes on after a number, so that the number is not masked in part.
+        var anyGrouping = false
 
         /// Splits the run at `from` into groups; returns the byte offset after its last group.
         /// The group being read is kept in scalars (not an optional struct) and ASCII digits are
@@ -558,6 +590,7 @@ public struct PhoneFinder: Sendable, Equatable {
             guard let (end, reading) = longestNumber(&run, from: first, requireContinuation: true) else { return }
             let range = run.groups[first].byteStart..<run.groups[end - 1].byteEnd
             let lower = first == 0 ? run.start : range.lowerBound
+            if first == 0 && run.gluedToWord && end == 1 && !run.groups[0].parenthesised { return }
             if !endsCleanly(run, at: range.upperBound, singleGroup: end - first == 1) { return }
             body(lower..<range.upperBound, Number(
                 callingCode: reading.callingCode,
@@ -577,12 +610,23 @@ public struct PhoneFinder: Sendable, Equatable {
         if next == 0xEF && end + 2 < value.count && value[end + 1] == 0xBC && value[end + 2] == 0xA0 { return false }  // ＠
         if Self.isASCIILetter(next) {
             // 555-0123x204, 555-0123ext: an extension; 80627728-99a6 (a UUID), 300abc: no.
-            return next == 0x78 || next == 0x58 || (!singleGroup && (next == 0x65 || next == 0x45) && end + 1 < value.count
-                && (value[end + 1] | 0x20) == 0x78)
+            if next == 0x78 || next == 0x58 { return true }
+            // A number in groups glued to a word (03-331 6005forme): the word is text, unless it
+            // is hex (a UUID's or a hash's next group) or runs on into digits (an id).
+            guard !singleGroup else { return false }
+            var index = end
+            var beyondHex = false
+            while index < value.count && Self.isASCIILetter(value[index]) {
+                if (value[index] | 0x20) > 0x66 { beyondHex = true }
+                index += 1
+            }
+            return beyondHex && !(index < value.count && (Self.isASCIIDigit(value[index]) || value[index] == 0x5F))
         }
         // 11:28, 3432-6078-d0a3, 1.5.2: the run goes on as a time, a UUID or a version.
         if next == 0x3A || next == 0x2D || next == 0x2E || next == 0x2F, end + 1 < value.count {
             let after = value[end + 1]
+            // 650-333-6000/x12: an extension after a slash.
+            if next == 0x2F && (after | 0x20) == 0x78 && end + 2 < value.count && Self.isASCIIDigit(value[end + 2]) { return true }
             if Self.isASCIIDigit(after) || Self.isASCIILetter(after) { return false }
         }
         return true
@@ -615,6 +659,15 @@ public struct PhoneFinder: Sendable, Equatable {
             // the number's own, so the whole run is taken.
             var tight = run.groups[first].parenthesised
             for index in (first + 1)..<end where run.groups[index].join != 2 { tight = true }
+            if tight && !Self.isDate(run, at: end) {
+                // 02-36618 300: the whole run is one valid number written otherwise than the
+                // plan's formats; a detection of its first groups would leave the rest in clear.
+                run.anyGrouping = true
+                let whole = read(&run, first, run.groupCount)
+                run.anyGrouping = false
+                if let whole { return (run.groupCount, whole) }
+                if let again = read(&run, first, end) { return (end, again) }
+            }
             if tight || Self.isDate(run, at: end) { return (end, reading) }
             if longestNumber(&run, from: end, requireContinuation: false) != nil {
                 // `read` reuses the work buffer: read this one again for the caller.
@@ -693,9 +746,10 @@ public struct PhoneFinder: Sendable, Equatable {
         let context = Context.before(run.value, run.groups[first].byteStart)
         guard context != .identifier, end - first > 1 || context == .label else { return nil }
         for region in regions {
-            let prefix = plan.regions[region].internationalPrefix
-            if prefix.count >= 2, startsWith(run.work, count: count, prefix), let reading = readInternational(run.work, from: prefix.count, count: count) {
-                return reading
+            for prefix in plan.regions[region].internationalPrefixes {
+                if prefix.count >= 2, startsWith(run.work, count: count, prefix), let reading = readInternational(run.work, from: prefix.count, count: count) {
+                    return reading
+                }
             }
         }
         if count > 9 && run.work[0] == 0 && run.work[1] == 0, let reading = readInternational(run.work, from: 2, count: count) {
@@ -852,7 +906,7 @@ public struct PhoneFinder: Sendable, Equatable {
                         && (first + 1..<end).allSatisfy { run.groups[$0].digitCount >= 3 }
                         && !(end - first >= 3 && (first..<end).allSatisfy { run.groups[$0].digitCount == 4 })
                 }
-                guard written else { continue }
+                guard written || run.anyGrouping else { continue }
                 let context = Context.before(run.value, run.groups[first].byteStart)
                 if context == .identifier { return nil }
                 // Unseparated and unlabelled, in a sentence about identifiers (user id 1979276221

@@ -20,9 +20,10 @@ public final class PhonePlan: Sendable {
         /// Dialled before a national number inside the country (`0`, NANP `1`, RU `8`), as digit
         /// values 0-9; empty where there is none (IT, ES, SG).
         public let nationalPrefix: [UInt8]
-        /// Dialled before a country code from inside the country (`00`, `011`, `0011`), as digit
-        /// values; empty where the metadata gives no literal one.
-        public let internationalPrefix: [UInt8]
+        /// Dialled before a country code from inside the country (`00`, `011`, `0011`; SG's
+        /// `0[0-3]\d` as 000...039), as digit values, the preferred one first; empty where the
+        /// metadata gives none.
+        public let internationalPrefixes: [[UInt8]]
         /// Whether this is the main region of its calling code (US for +1, GB for +44).
         public let isMainRegion: Bool
         let validity: Int
@@ -32,14 +33,14 @@ public final class PhonePlan: Sendable {
         let formats: [Format]
 
         init(
-            isoCode: String, callingCode: Int, callingCodeDigits: [UInt8], nationalPrefix: [UInt8], internationalPrefix: [UInt8],
+            isoCode: String, callingCode: Int, callingCodeDigits: [UInt8], nationalPrefix: [UInt8], internationalPrefixes: [[UInt8]],
             isMainRegion: Bool, validity: Int, subscriberShapes: [[UInt16]], formats: [Format]
         ) {
             self.isoCode = isoCode
             self.callingCode = callingCode
             self.callingCodeDigits = callingCodeDigits
             self.nationalPrefix = nationalPrefix
-            self.internationalPrefix = internationalPrefix
+            self.internationalPrefixes = internationalPrefixes
             self.isMainRegion = isMainRegion
             self.validity = validity
             self.subscriberShapes = subscriberShapes
@@ -91,8 +92,8 @@ public final class PhonePlan: Sendable {
                 shapes[length] = (0..<length).map { _ in UInt16(reader.u16()) }
             }
             let nationalPrefix = reader.bytes(prefixLength).map { $0 &- 0x30 }
-            let iddLength = Int(reader.u8())
-            let idd = reader.bytes(iddLength).map { $0 &- 0x30 }
+            let iddLength = Int(reader.u16())
+            let idd = reader.bytes(iddLength).split(separator: UInt8(ascii: ",")).map { $0.map { $0 &- 0x30 } }
             var formats: [Format] = []
             for _ in 0..<reader.u8() {
                 let leading = reader.u16()
@@ -109,7 +110,7 @@ public final class PhonePlan: Sendable {
             }
             regions.append(Region(
                 isoCode: iso, callingCode: code, callingCodeDigits: Array(String(code).utf8),
-                nationalPrefix: nationalPrefix, internationalPrefix: idd, isMainRegion: isMain,
+                nationalPrefix: nationalPrefix, internationalPrefixes: idd, isMainRegion: isMain,
                 validity: validity, subscriberShapes: shapes, formats: formats))
         }
         var transitions: [UInt16] = []

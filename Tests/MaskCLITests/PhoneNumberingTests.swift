@@ -149,7 +149,7 @@ import Testing
         let neighbours = [
             "", " ", "a", "Z", "x", "é", "ж", "東", "ー", "。", "（", "）", "0", "7", "０", "-", ".", "/", "+", "(", ")", "@",
             "_", "#", ":", ",", ";", "'", "\"", "[", "]", "<", ">", "\u{00A0}", "\u{3000}", "abc", "12", "-5", ".5", " 5",
-            " 12", " 123", "x204", " ext. 5",
+            " 12", " 123", "x204", " ext. 5", "call", "forme", "deadbeef", "/x12",
         ]
         var cases: [(left: String, number: String, right: String)] = []
         for (index, number) in numbers.enumerated() {

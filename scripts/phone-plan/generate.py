@@ -19,6 +19,7 @@ The patterns use a small regex subset (digits, `\\d`, classes, `(?:…)`, `(…)
 Usage: python3 -m venv /tmp/pn && /tmp/pn/bin/pip install phonenumbers==VERSION
        /tmp/pn/bin/python scripts/phone-plan/generate.py > Sources/MaskCore/PhonePlanData.swift
 """
+import re
 import base64
 import struct
 import sys
@@ -115,6 +116,26 @@ class Parser:
             return ("set", frozenset([int(ch)]))
         raise ValueError(f"unsupported {ch!r} in {self.text!r}")
 
+
+
+def international_prefixes(meta):
+    """The literal international dialling prefixes of a region (see the table's comment)."""
+    found = []
+    for prefix in (meta.preferred_international_prefix, meta.international_prefix):
+        if not prefix:
+            continue
+        if all(c.isdigit() or c == "~" for c in prefix):
+            literal = prefix.replace("~", "")
+            if literal not in found:
+                found.append(literal)
+            continue
+        pattern = re.compile(prefix)
+        for length in range(2, 5):
+            for n in range(10 ** length):
+                text = str(n).zfill(length)
+                if pattern.fullmatch(text) and text not in found:
+                    found.append(text)
+    return found[:64]
 
 def strip_groups(node):
     kind = node[0]
@@ -313,13 +334,11 @@ def main():
         valid = add_dfa(patterns, False)
         main_region = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(meta.country_code, ("",))[0] == region
         national_prefix = (meta.national_prefix or "").encode()
-        # The prefix dialled before a country code from inside the region, when the metadata
-        # gives a literal one (`011`, `0011`, `8~10`: the `~` is "wait for the tone").
-        idd = b""
-        for prefix in (meta.preferred_international_prefix, meta.international_prefix):
-            if prefix and all(c.isdigit() or c == "~" for c in prefix):
-                idd = prefix.replace("~", "").encode()
-                break
+        # The prefixes dialled before a country code from inside the region, comma-separated:
+        # a literal one as given (`011`, `0011`, `8~10`: the `~` is "wait for the tone"), a
+        # pattern (SG `0[0-3]\d`, AU `001[14-689]|...`) as every string of up to four digits
+        # it matches (the longer carrier-select forms are left out), the preferred one first.
+        idd = b",".join(p.encode() for p in international_prefixes(meta))
         formats = []
         # Regions that share a calling code with its main region (CA, and the Caribbean under
         # +1; JE, GG, IM under +44) carry no formats of their own: they write as the main one.
@@ -363,7 +382,7 @@ def main():
         for length, masks in shapes:
             out += struct.pack("<B", length) + struct.pack(f"<{length}H", *masks)
         out += national_prefix
-        out += struct.pack("<B", len(idd)) + idd
+        out += struct.pack("<H", len(idd)) + idd
         out += struct.pack("<B", len(formats))
         for leading_dfa, flags, groups in formats:
             out += struct.pack("<HBB", leading_dfa, flags, len(groups))
