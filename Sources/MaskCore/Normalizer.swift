@@ -17,8 +17,10 @@ public enum Normalizer: Sendable, Equatable {
     /// E.164 (`+<country><national number>`): a value that is one number of the numbering
     /// plans (`PhoneFinder`: international, or national in one of `numbering`'s regions, first
     /// valid wins) is written from the plan, so `090-1234-5678` and `+81 90-1234-5678` hash
-    /// alike; any other value falls back to its digits read in `region`.
-    case e164(region: PhoneRegion, numbering: PhoneFinder)
+    /// alike; any other value falls back to its digits read in `region`. Boxed (`indirect`): the
+    /// masker copies its normaliser for each hashed value, and a boxed payload is one retain
+    /// where the region's strings and the finder's arrays were several.
+    indirect case e164(region: PhoneRegion, numbering: PhoneFinder)
 
     /// E.164 with national numbers read in `region` alone.
     public static func e164(region: PhoneRegion) -> Normalizer {

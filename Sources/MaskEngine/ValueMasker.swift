@@ -292,8 +292,7 @@ public struct ValueMasker: Sendable {
             scratch.hashedUnreadable = !normalizer.canRead(value)
             if scratch.hashedUnreadable { normalizer = .trim }
             scratch.replacement.removeAll(keepingCapacity: true)
-            // A named key (`key: NAME`) is looked up only by the rules that use one.
-            let keyed = program.hashOptions.key.map { hasher!.named[$0]! } ?? hasher!
+            let key = program.hashOptions.key
             let keepDomain = program.hashOptions.keepDomain
             let capacity = normalizer.maximumCount(forValueOf: value.count)
             if capacity <= 512 {
@@ -301,13 +300,13 @@ public struct ValueMasker: Sendable {
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
                     let count = normalizer.normalize(value, to: buffer.baseAddress!)
                     let normalized = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count)
-                    keyed.appendHash(of: normalized, to: &scratch.replacement)
+                    appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
                     if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
                 }
             } else {
                 normalizer.normalize(value, into: &scratch.normalized)
                 scratch.normalized.withUnsafeBytes { normalized in
-                    keyed.appendHash(of: normalized, to: &scratch.replacement)
+                    appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
                     if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
                 }
             }
@@ -371,6 +370,16 @@ public struct ValueMasker: Sendable {
     }
 
     /// The normaliser of the first detector that matches the whole (trimmed) value, else trim.
+    /// Appends the keyed hash of `normalized` under the rules' named key `key`, or the default
+    /// key. The hasher is used in place: binding it to a local (`key.map { … } ?? hasher!`)
+    /// copied the struct, its alphabets and its named keys through a value witness on every
+    /// hashed value, which showed in the profile.
+    @inline(__always)
+    func appendKeyedHash(of normalized: UnsafeRawBufferPointer, key: String?, to output: inout [UInt8]) {
+        if let key { hasher!.named[key]!.appendHash(of: normalized, to: &output) }
+        else { hasher!.appendHash(of: normalized, to: &output) }
+    }
+
     func autoNormalizer(for value: UnsafeRawBufferPointer, scratch: MaskScratch) -> Normalizer {
         var lower = 0
         var upper = value.count
