@@ -369,7 +369,6 @@ public struct ValueMasker: Sendable {
         apply(PolicyProgram(policy), to: value, scratch: scratch, statistics: &statistics)
     }
 
-    /// The normaliser of the first detector that matches the whole (trimmed) value, else trim.
     /// Appends the keyed hash of `normalized` under the rules' named key `key`, or the default
     /// key. The hasher is used in place: binding it to a local (`key.map { … } ?? hasher!`)
     /// copied the struct, its alphabets and its named keys through a value witness on every
@@ -380,6 +379,7 @@ public struct ValueMasker: Sendable {
         else { hasher!.appendHash(of: normalized, to: &output) }
     }
 
+    /// The normaliser of the first detector that matches the whole (trimmed) value, else trim.
     func autoNormalizer(for value: UnsafeRawBufferPointer, scratch: MaskScratch) -> Normalizer {
         var lower = 0
         var upper = value.count
