@@ -30,6 +30,9 @@ let package = Package(
             name: "CISAL", pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]),
         .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
             name: "CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(
@@ -41,7 +44,7 @@ let package = Package(
 
         .target(name: "MaskCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
         .target(name: "MaskRegex", dependencies: ["CPCRE2", "MaskCore"], swiftSettings: hotPath),
-        .target(name: "MaskCompression", dependencies: ["CDeflate", "CISAL", "CZstd", "MaskCore"], swiftSettings: hotPath),
+        .target(name: "MaskCompression", dependencies: ["CDeflate", "CISAL", "CZlib", "CZstd", "MaskCore"], swiftSettings: hotPath),
         .target(
             name: "MaskRules",
             dependencies: [

@@ -247,7 +247,7 @@ public struct BatchJob {
     func configurationFingerprint(input: BatchLocation, output: BatchLocation) -> String {
         let fields: [String] = [
             "input=\(input)", "output=\(output)", "format=\(options.format?.rawValue ?? "auto")",
-            "delimiter=\(options.delimiter.map(String.init) ?? "auto")", "header=\(options.hasHeader)", "level=\(options.level)",
+            "delimiter=\(options.delimiter.map(String.init) ?? "auto")", "header=\(options.hasHeader)", "level=\(options.level)", "gzip-members=\(options.gzipMembers.rawValue)",
             "chunk=\(options.chunkSize)", "part=\(options.maxPartSize)", "record=\(options.maxRecordSize)",
             "include=\(options.include.joined(separator: "\u{1}"))", "exclude=\(options.exclude.joined(separator: "\u{1}"))",
             "strict=\(!options.allowMissingFields)",
@@ -296,7 +296,7 @@ public struct BatchJob {
         let delimiter = file.dialect.delimiter == 0x09 ? "\\t" : String(UnicodeScalar(file.dialect.delimiter))
         return BatchFileSettings(
             format: format.rawValue, delimiter: format.hasFields ? delimiter : "", header: format.hasFields ? file.dialect.hasHeader : false,
-            level: options.level, chunkSize: options.chunkSize, maxPartSize: options.maxPartSize, maxRecordSize: options.maxRecordSize,
+            level: options.level, gzipMembers: options.gzipMembers.rawValue, chunkSize: options.chunkSize, maxPartSize: options.maxPartSize, maxRecordSize: options.maxRecordSize,
             textSyntax: format.textDialect(file.dialect, options.text).map { text in
                 "null=\(String(decoding: text.nullToken, as: UTF8.self)) enclosed=\(text.enclose.map { String(UnicodeScalar($0)) } ?? "") escaped=\(String(UnicodeScalar(text.escape)))"
             })

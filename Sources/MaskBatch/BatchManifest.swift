@@ -9,6 +9,8 @@ public struct BatchFileSettings: Codable, Sendable, Equatable {
     public var delimiter: String
     public var header: Bool
     public var level: Int
+    /// `single` or `per-chunk` (absent in manifests written before the option existed).
+    public var gzipMembers: String?
     public var chunkSize: Int
     public var maxPartSize: Int
     public var maxRecordSize: Int
@@ -18,6 +20,7 @@ public struct BatchFileSettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case format, delimiter, header, level
+        case gzipMembers = "gzip_members"
         case textSyntax = "text_syntax"
         case chunkSize = "chunk_size"
         case maxPartSize = "max_part_size"

@@ -22,6 +22,7 @@ public struct BatchOptions: Sendable {
     public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
     public var parallelFiles = 2
     public var level = 6
+    public var gzipMembers = GzipMembers.single
     public var chunkSize = 2 << 20
     public var maxRecordSize = 16 << 20
     public var maxPartSize = 256 << 20

@@ -270,6 +270,7 @@ final class FileScheduler: @unchecked Sendable {
             jobOptions.maxRecordSize = options.maxRecordSize
             jobOptions.compress = true
             jobOptions.level = options.level
+            jobOptions.gzipMembers = options.gzipMembers
             jobOptions.outputDirectory = "\(folder)/out"
             jobOptions.maxPartSize = options.maxPartSize
             jobOptions.overwrite = true

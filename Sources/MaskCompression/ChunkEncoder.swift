@@ -1,11 +1,13 @@
 import MaskCore
 
 extension OutputCodec {
-    /// A compressor for one worker thread (compressors are not thread-safe).
-    public func makeEncoder(level: Int) -> any ChunkEncoder {
-        switch self {
-        case .gzip: return GzipMemberEncoder(level: level)
-        case .zstd: return ZstdFrameEncoder(level: level)
+    /// A compressor for one worker thread (compressors are not thread-safe). `members` says how
+    /// gzip output is framed; zstd ignores it (every zstd reader reads all frames).
+    public func makeEncoder(level: Int, members: GzipMembers = .perChunk) -> any ChunkEncoder {
+        switch (self, members) {
+        case (.gzip, .perChunk): return GzipMemberEncoder(level: level)
+        case (.gzip, .single): return GzipSpanEncoder(level: level)
+        case (.zstd, _): return ZstdFrameEncoder(level: level)
         }
     }
 }

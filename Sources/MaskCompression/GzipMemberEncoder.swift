@@ -1,26 +1,38 @@
 internal import CDeflate
 
-/// Compresses one buffer into one complete gzip member.
+/// Compresses one buffer into one complete gzip member: levels 1...3 through ISA-L (the fast
+/// levels), 4...9 through libdeflate.
 ///
-/// - Important: not `Sendable`; libdeflate compressors are not thread-safe. Create one per
-///   worker thread and reuse it for every chunk that worker handles.
+/// - Important: not `Sendable`; compressors are not thread-safe. Create one per worker thread
+///   and reuse it for every chunk that worker handles.
 public final class GzipMemberEncoder {
-    private let compressor: OpaquePointer
+    private let compressor: OpaquePointer?
+    private let fast: ISALDeflater?
     public let level: Int
 
-    /// - Parameter level: 1 (fastest) to 9; libdeflate also accepts up to 12.
+    /// - Parameter level: 1 (fastest) to 9.
     public init(level: Int) {
-        precondition((1...12).contains(level), "gzip level must be 1...12")
+        precondition((1...9).contains(level), "gzip level must be 1...9")
         self.level = level
-        compressor = libdeflate_alloc_compressor(Int32(level))!
+        if level <= 3 {
+            fast = ISALDeflater(level: level)
+            compressor = nil
+        } else {
+            fast = nil
+            compressor = libdeflate_alloc_compressor(Int32(level))!
+        }
     }
 
     deinit {
-        libdeflate_free_compressor(compressor)
+        if let compressor { libdeflate_free_compressor(compressor) }
     }
 
     /// Appends the gzip member for `input` to `output`.
     public func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) {
+        if let fast {
+            fast.compress(input, ending: .gzipMember, appendingTo: &output)
+            return
+        }
         let bound = libdeflate_gzip_compress_bound(compressor, input.count)
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: bound))

@@ -1,11 +1,15 @@
 /*!
- MaskCompression: gzip in and gzip out, the only place that imports libdeflate and ISA-L.
+ MaskCompression: compression in and out, the only place that imports libdeflate, ISA-L, zlib
+ and zstd.
 
- Output uses libdeflate because each chunk is compressed whole, in memory, into one gzip member
- (RFC 1952 allows a file to be a concatenation of members): libdeflate's whole-buffer deflate is
- about twice as fast as zlib's streaming deflate at the same level and ratio, and whole-buffer is
- exactly what per-chunk parallel compression needs. Input uses ISA-L's streaming inflate, because
- input arrives as a stream of unknown length, possibly made of many members (pigz, our own output),
- and is inflated on the one reader thread, where ISA-L's SIMD inflate runs about three times as
- fast as zlib's.
+ Output is compressed chunk by chunk on the workers, each chunk whole and in memory. gzip levels
+ 1...3 use ISA-L's SIMD deflate (four to five times libdeflate's level-6 speed for 10-16% more
+ bytes), levels 4...9 libdeflate, whose whole-buffer deflate is about twice as fast as zlib's at the
+ same level and ratio. A part is one gzip member by default (`GzipMemberFrame`,
+ `GzipSpanEncoder`): chunks end in non-final blocks on a byte boundary, as pigz writes them, so
+ readers that stop after one member still read everything; zlib supplies the two things the faster
+ libraries lack for that (a stop at deflate block boundaries, and `crc32_combine`). Input uses
+ ISA-L's streaming inflate, because input arrives as a stream of unknown length, possibly made of
+ many members, and is inflated on the one reader thread, where ISA-L runs about three times as fast
+ as zlib.
  */

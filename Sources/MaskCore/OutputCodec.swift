@@ -21,3 +21,14 @@ public enum OutputCodec: String, Sendable, CaseIterable {
         }
     }
 }
+
+/// How gzip output is cut into members (RFC 1952 §2.2: a gzip file is a series of members).
+public enum GzipMembers: String, Sendable, CaseIterable {
+    /// One member per part (per stream on standard output), its chunks deflated in parallel and
+    /// joined as pigz does: what every reader reads whole, including the ones that stop after
+    /// the first member.
+    case single
+    /// One member per chunk: each chunk deflated whole by libdeflate, no block walk (the fastest
+    /// at levels 4...9).
+    case perChunk = "per-chunk"
+}

@@ -105,6 +105,8 @@ public struct Manifest: Codable, Sendable {
     public var dropped: [String] = []
     public var threads: Int
     public var compression: String
+    /// gzip output only: `single` (one member per part) or `per-chunk`.
+    public var gzipMembers: String?
     public var startedAt: String
     public var finishedAt: String
     public var elapsedSeconds: Double
@@ -124,6 +126,7 @@ public struct Manifest: Codable, Sendable {
         case keyID = "key_id"
         case keyIDs = "key_ids"
         case detectors, fields, paths, dropped, threads, compression
+        case gzipMembers = "gzip_members"
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case elapsedSeconds = "elapsed_seconds"

@@ -20,8 +20,10 @@ public struct JobOptions: Sendable {
     public var chunkSize = 2 << 20
     public var maxRecordSize = 16 << 20
     public var compress = true
-    /// With `compress`: gzip members or zstd frames, one per chunk.
+    /// With `compress`: gzip or zstd (one frame per chunk).
     public var codec = OutputCodec.gzip
+    /// With gzip: one member per part, or one per chunk.
+    public var gzipMembers = GzipMembers.single
     public var level = 6
     public var outputDirectory: String?
     public var maxPartSize = 256 << 20
@@ -232,6 +234,7 @@ public struct MaskJob {
             .init(path: $0.path, policy: policies[$0.slot].name, changed: $0.changed, matchedBy: listing.matchedBy[$0.slot].rawValue,
                   rule: listing.patterns[$0.slot])
         }
+        if options.compress && options.codec == .gzip { manifest.gzipMembers = options.gzipMembers.rawValue }
         manifest.dropped = fieldNames.indices.filter { policies[$0] == .drop }.map { fieldNames[$0] }
         if let named = hasher?.named, !named.isEmpty { manifest.keyIDs = named.mapValues(\.keyID) }
         return manifest
@@ -292,16 +295,18 @@ public struct MaskJob {
             throw JobFailure.usage(error.description)
         }
 
-        let headerOutput = options.compress ? Self.compressed(header, codec: options.codec, level: options.level) : header
+        let singleMember = options.compress && options.codec == .gzip && options.gzipMembers == .single
+        let members = options.gzipMembers
+        let headerOutput = options.compress ? Self.compressed(header, codec: options.codec, level: options.level, members: members) : OutputUnit(bytes: header)
         let sink: OutputSink
         do {
             if let directory = options.outputDirectory {
                 let ext = Self.partExtension(options.format, delimiter: options.dialect.delimiter) + (options.compress ? options.codec.fileExtension : "")
                 sink = try DirectorySink(
-                    directory: directory, fileExtension: ext, header: headerOutput, maxPartSize: options.maxPartSize, overwrite: options.overwrite,
-                    writeSuccessMarker: options.writeSuccessMarker, log: options.log)
+                    directory: directory, fileExtension: ext, header: headerOutput, singleMember: singleMember, maxPartSize: options.maxPartSize,
+                    overwrite: options.overwrite, writeSuccessMarker: options.writeSuccessMarker, log: options.log)
             } else {
-                sink = try StandardOutputSink(header: headerOutput)
+                sink = try StandardOutputSink(header: headerOutput, singleMember: singleMember)
             }
         } catch let error as UsageFailure {
             throw JobFailure.usage(error.description)
@@ -326,14 +331,17 @@ public struct MaskJob {
             try OrderedParallelMap.run(
                 threads: options.threads, window: options.threads * 2 + 1,
                 produce: { try chunker.next() },
-                makeState: { WorkerState(encoder: compress ? codec.makeEncoder(level: level) : nil) },
+                makeState: { WorkerState(encoder: compress ? codec.makeEncoder(level: level, members: members) : nil) },
                 transform: { chunk, state -> ProcessedChunk in
                     let masked = chunk.bytes.withUnsafeBytes { masker.mask($0, scratch: state.scratch) }
-                    var output: [UInt8] = []
+                    var output = OutputUnit(bytes: [])
                     if let encoder = state.encoder {
-                        masked.output.withUnsafeBytes { encoder.compress($0, appendingTo: &output) }
+                        masked.output.withUnsafeBytes { plain in
+                            encoder.compress(plain, appendingTo: &output.bytes)
+                            if singleMember { output.check(plain) }
+                        }
                     } else {
-                        output = masked.output
+                        output.bytes = masked.output
                     }
                     var verified: [Finding] = []
                     if let verifier {
@@ -397,6 +405,7 @@ public struct MaskJob {
         } catch {
             sink.abort()
             rejects?.abort()
+            if error is BrokenPipe { throw error }  // the single member's trailer, to a reader that left
             throw JobFailure.io("\(error)")
         }
         let manifest = manifest(
@@ -465,10 +474,13 @@ public struct MaskJob {
         return nil
     }
 
-    static func compressed(_ bytes: [UInt8], codec: OutputCodec, level: Int) -> [UInt8] {
-        guard !bytes.isEmpty else { return [] }
-        var output: [UInt8] = []
-        bytes.withUnsafeBytes { codec.makeEncoder(level: level).compress($0, appendingTo: &output) }
+    static func compressed(_ bytes: [UInt8], codec: OutputCodec, level: Int, members: GzipMembers) -> OutputUnit {
+        var output = OutputUnit(bytes: [])
+        guard !bytes.isEmpty else { return output }
+        bytes.withUnsafeBytes { plain in
+            codec.makeEncoder(level: level, members: members).compress(plain, appendingTo: &output.bytes)
+            output.check(plain)
+        }
         return output
     }
 }
@@ -484,7 +496,7 @@ final class WorkerState {
 struct ProcessedChunk: Sendable {
     var offset: Int
     var inputBytes: Int
-    var output: [UInt8]
+    var output: OutputUnit
     var masked: MaskedChunk
     /// Findings of `--verify` in this chunk's masked output.
     var verified: [Finding] = []

@@ -5,7 +5,22 @@ import Darwin
 #endif
 import Crypto
 import Foundation
+import MaskCompression
 import MaskCore
+
+/// A unit of output (a gzip member or deflate span, a zstd frame, plain bytes) and, for a
+/// single-member gzip part, the CRC-32 and length of what it decompresses to.
+struct OutputUnit: Sendable {
+    var bytes: [UInt8]
+    var crc: UInt32 = 0
+    var plainLength = 0
+
+    /// Records the check of the plain bytes this unit holds.
+    mutating func check(_ plain: UnsafeRawBufferPointer) {
+        crc = CRC32.checksum(plain)
+        plainLength = plain.count
+    }
+}
 
 /// One finished output file.
 public struct PartInfo: Sendable, Codable, Equatable {
@@ -17,8 +32,8 @@ public struct PartInfo: Sendable, Codable, Equatable {
 
 /// Where masked bytes go. Called on the ordered writer thread only.
 protocol OutputSink: AnyObject {
-    /// Appends one unit of output (a gzip member, or plain bytes) holding `records` records.
-    func write(_ bytes: [UInt8], records: Int) throws
+    /// Appends one unit of output holding `records` records.
+    func write(_ unit: OutputUnit, records: Int) throws
     /// Ends the output after every record was written (parts closed and synced, still hidden).
     func finish() throws -> [PartInfo]
     /// Makes the finished output visible with its manifest. Called once, after `finish`.
@@ -33,19 +48,31 @@ final class StandardOutputSink: OutputSink {
     private var bytes = 0
     private var records = 0
     private var digest = SHA256()
+    /// With `singleMember`: the one member the whole stream is.
+    private var frame: GzipMemberFrame?
 
-    init(header: [UInt8]) throws {
+    init(header: OutputUnit, singleMember: Bool) throws {
+        if singleMember {
+            frame = GzipMemberFrame()
+            try append(GzipMemberFrame.header)
+        }
         try write(header, records: 0)
     }
 
-    func write(_ chunk: [UInt8], records: Int) throws {
-        try file.write(chunk)
-        chunk.withUnsafeBytes { digest.update(bufferPointer: $0) }
-        bytes += chunk.count
+    func write(_ unit: OutputUnit, records: Int) throws {
+        try append(unit.bytes)
+        frame?.add(crc: unit.crc, length: unit.plainLength)
         self.records += records
     }
 
+    private func append(_ chunk: [UInt8]) throws {
+        try file.write(chunk)
+        chunk.withUnsafeBytes { digest.update(bufferPointer: $0) }
+        bytes += chunk.count
+    }
+
     func finish() throws -> [PartInfo] {
+        if let frame { try append(frame.trailer) }
         let sha = Hex.string(digest.finalize())
         return [PartInfo(file: "<stdout>", bytes: bytes, records: records, sha256: sha)]
     }
@@ -81,10 +108,13 @@ final class DirectorySink: OutputSink {
 
     let directory: String
     let fileExtension: String
-    let header: [UInt8]
+    let header: OutputUnit
+    /// Each part is one gzip member: `GzipMemberFrame` around its units.
+    let singleMember: Bool
     let maxPartSize: Int
     let writeSuccessMarker: Bool
     private var current: WritableFile?
+    private var currentFrame: GzipMemberFrame?
     private var currentInfo: PartInfo?
     private var currentDigest = SHA256()
     private var finished: [(temporary: String, info: PartInfo)] = []
@@ -93,11 +123,12 @@ final class DirectorySink: OutputSink {
 
     /// - Parameter writeSuccessMarker: false where a caller commits several folders under one
     ///   `_SUCCESS` of its own (`mask extract`).
-    init(directory: String, fileExtension: String, header: [UInt8], maxPartSize: Int, overwrite: Bool,
+    init(directory: String, fileExtension: String, header: OutputUnit, singleMember: Bool, maxPartSize: Int, overwrite: Bool,
          writeSuccessMarker: Bool = true, log: (String) -> Void = { _ in }) throws {
         self.directory = directory
         self.fileExtension = fileExtension
         self.header = header
+        self.singleMember = singleMember
         self.maxPartSize = maxPartSize
         self.writeSuccessMarker = writeSuccessMarker
         let shown = DisplayName.of(directory)
@@ -152,7 +183,16 @@ final class DirectorySink: OutputSink {
         current = try WritableFile(creating: temporary)
         currentInfo = PartInfo(file: name, bytes: 0, records: 0, sha256: "")
         currentDigest = SHA256()
+        if singleMember {
+            currentFrame = GzipMemberFrame()
+            try append(GzipMemberFrame.header, records: 0)
+        }
         try append(header, records: 0)
+    }
+
+    private func append(_ unit: OutputUnit, records: Int) throws {
+        try append(unit.bytes, records: records)
+        currentFrame?.add(crc: unit.crc, length: unit.plainLength)
     }
 
     private func append(_ bytes: [UInt8], records: Int) throws {
@@ -163,7 +203,10 @@ final class DirectorySink: OutputSink {
     }
 
     private func closePart() throws {
-        guard let file = current, var info = currentInfo else { return }
+        guard let file = current else { return }
+        if let frame = currentFrame { try append(frame.trailer, records: 0) }
+        currentFrame = nil
+        guard var info = currentInfo else { return }
         try file.sync()
         info.sha256 = Hex.string(currentDigest.finalize())
         finished.append((file.path, info))
@@ -171,10 +214,10 @@ final class DirectorySink: OutputSink {
         currentInfo = nil
     }
 
-    func write(_ bytes: [UInt8], records: Int) throws {
+    func write(_ unit: OutputUnit, records: Int) throws {
         if let info = currentInfo, info.bytes >= maxPartSize, info.records > 0 { try closePart() }
         if current == nil { try openPart() }
-        try append(bytes, records: records)
+        try append(unit, records: records)
         FaultPoint.reach("pipe.masking")
     }
 

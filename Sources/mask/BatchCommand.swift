@@ -152,6 +152,7 @@ struct Batch: ParsableCommand {
             if let threads = parallel.threads { options.threads = threads }
             options.parallelFiles = parallelFiles
             options.level = parts.level ?? OutputCodec.gzip.defaultLevel
+            options.gzipMembers = GzipMembers(rawValue: parts.gzipMembers)!
             options.maxPartSize = ByteSize.parse(parts.maxPartSize)!
             options.chunkSize = ByteSize.parse(parallel.chunkSize)!
             options.maxRecordSize = ByteSize.parse(parallel.maxRecordSize)!

@@ -129,8 +129,14 @@ struct PartOptions: ParsableArguments {
     @Option(name: .long, help: "Start a new part when one reaches this size (bytes; K, M, G suffixes).")
     var maxPartSize: String = "256M"
 
+    @Option(name: .long, help: ArgumentHelp(
+        "gzip framing: single (one member per part, read whole by every reader) or per-chunk (one member per chunk; faster at levels 4-9).",
+        valueName: "single|per-chunk"))
+    var gzipMembers: String = GzipMembers.single.rawValue
+
     func validate() throws {
         if let level { try Self.validate(level: level) }
+        guard GzipMembers(rawValue: gzipMembers) != nil else { throw ValidationError("--gzip-members must be single or per-chunk") }
         try ByteSize.validate([("--max-part-size", maxPartSize)])
     }
 
@@ -142,6 +148,7 @@ struct PartOptions: ParsableArguments {
     /// After `options.codec` is set: a level not given is the codec's default.
     func apply(to options: inout JobOptions) {
         options.level = level ?? options.codec.defaultLevel
+        options.gzipMembers = GzipMembers(rawValue: gzipMembers)!
         options.maxPartSize = ByteSize.parse(maxPartSize)!
     }
 }

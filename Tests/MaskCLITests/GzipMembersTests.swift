@@ -1,0 +1,135 @@
+import Foundation
+import MaskCompression
+import MaskTestSupport
+import Testing
+
+/// `--gzip-members single` (the default): each part is one gzip member, its chunks deflated in
+/// parallel, so that readers which stop after the first member still read every record. Checked
+/// with such a reader: Python's `zlib.decompressobj(31)` called once, which decodes one member
+/// and leaves whatever follows in `unused_data`.
+@Suite struct GzipMembersTests {
+    let directory = TemporaryDirectory()
+
+    /// What a first-member-only reader sees in each file: (decoded bytes, member complete, bytes left after it).
+    func firstMember(_ paths: [String]) throws -> [(output: [UInt8], complete: Bool, leftover: Int)] {
+        let script = """
+            import sys, zlib, json, base64
+            out = []
+            for path in sys.argv[1:]:
+                data = open(path, 'rb').read()
+                d = zlib.decompressobj(31)
+                body = d.decompress(data)
+                out.append({'body': base64.b64encode(body).decode(), 'eof': d.eof, 'left': len(d.unused_data)})
+            print(json.dumps(out))
+            """
+        let result = Runner.run("/usr/bin/env", ["python3", "-c", script] + paths,
+                                environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"], in: directory)
+        try #require(result.status == 0, "\(result.stderr)")
+        let decoded = try JSONSerialization.jsonObject(with: Data(result.stdout)) as! [[String: Any]]
+        return decoded.map {
+            ([UInt8](Data(base64Encoded: $0["body"] as! String)!), $0["eof"] as! Bool, $0["left"] as! Int)
+        }
+    }
+
+    func parts(_ folder: String) -> [String] {
+        directory.list(folder).filter { $0.hasPrefix("part-") }.sorted().map { directory.file("\(folder)/\($0)") }
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 6, 9])
+    func aFirstMemberOnlyReaderGetsEveryRecordOfEveryPart(level: Int) throws {
+        let input = directory.write("in.csv", Fixtures.syntheticCSV(rows: 6000))
+        let rules = MaskBinary.rules("pii.yaml")
+        let plain = Runner.mask(["--rules", rules, "--input", input, "--compress", "none"], in: directory)
+        try #require(plain.status == 0, "\(plain.stderr)")
+        var firstParts: [[UInt8]] = []
+        for threads in ["1", "3"] {
+            let folder = "out-\(level)-\(threads)"
+            let run = Runner.mask(["--rules", rules, "--input", input, "--level", String(level), "--threads", threads, "--chunk-size", "32K",
+                                   "--max-part-size", "100K", "--output", directory.file(folder)], in: directory)
+            try #require(run.status == 0, "\(run.stderr)")
+            let files = parts(folder)
+            try #require(files.count >= 2, "several parts: \(files)")
+            let members = try firstMember(files)
+            let header = plain.stdout.prefix { $0 != 0x0A } + [0x0A]
+            var records: [UInt8] = []
+            for (file, member) in zip(files, members) {
+                #expect(member.complete && member.leftover == 0, "\(file): one complete member and nothing after it")
+                #expect(member.output.starts(with: header), "each part starts with the header")
+                records += member.output.dropFirst(header.count)
+            }
+            #expect(records == Array(plain.stdout.dropFirst(header.count)), "every record, in order, through the first member of each part")
+            // gzip itself agrees, CRC-32 and length included.
+            for file in files { #expect(Runner.run("/bin/gzip", ["-t", file], environment: ["PATH": "/usr/bin:/bin"], in: directory).status == 0, "\(file)") }
+            let manifest = String(decoding: directory.read("\(folder)/_manifest.json"), as: UTF8.self)
+            #expect(manifest.contains("\"gzip_members\" : \"single\""), "\(manifest)")
+            #expect(ReportSchema.violations("manifest", [directory.file("\(folder)/_manifest.json")], in: directory) == nil)
+            firstParts.append(directory.read("\(folder)/part-00000.csv.gz"))
+        }
+        #expect(firstParts[0] == firstParts[1], "the bytes do not depend on the thread count")
+    }
+
+    @Test func standardOutputIsOneMemberToo() throws {
+        let input = directory.write("in.csv", Fixtures.syntheticCSV(rows: 2000))
+        let rules = MaskBinary.rules("pii.yaml")
+        let plain = Runner.mask(["--rules", rules, "--input", input, "--compress", "none"], in: directory)
+        for level in ["2", "6"] {
+            let run = Runner.mask(["--rules", rules, "--input", input, "--level", level, "--chunk-size", "16K"], in: directory)
+            try #require(run.status == 0, "\(run.stderr)")
+            let member = try firstMember([directory.write("stdout-\(level).gz", run.stdout)])[0]
+            #expect(member.complete && member.leftover == 0)
+            #expect(member.output == plain.stdout, "level \(level)")
+        }
+    }
+
+    @Test func perChunkMembersAreStillOfferedAndRecordedAsSuch() throws {
+        let input = directory.write("in.csv", Fixtures.syntheticCSV(rows: 2000))
+        let rules = MaskBinary.rules("pii.yaml")
+        let run = Runner.mask(["--rules", rules, "--input", input, "--gzip-members", "per-chunk", "--chunk-size", "16K",
+                               "--output", directory.file("out")], in: directory)
+        try #require(run.status == 0, "\(run.stderr)")
+        let part = directory.file("out/part-00000.csv.gz")
+        // The reader this option exists for: it stops after the first member (the header's) and
+        // leaves the rest unread. gzip reads every member.
+        let member = try firstMember([part])[0]
+        #expect(member.leftover > 0)
+        let all = Gzip.decompress(directory.read("out/part-00000.csv.gz"), in: directory)
+        #expect(all.status == 0)
+        let plain = Runner.mask(["--rules", rules, "--input", input, "--compress", "none"], in: directory)
+        #expect(all.output == plain.stdout)
+        let manifest = String(decoding: directory.read("out/_manifest.json"), as: UTF8.self)
+        #expect(manifest.contains("\"gzip_members\" : \"per-chunk\""), "\(manifest)")
+        let wrong = Runner.mask(["--rules", rules, "--input", input, "--gzip-members", "one"], in: directory)
+        #expect(wrong.status == 2, "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("--gzip-members"), "\(wrong.stderr)")
+    }
+
+    /// The span encoder on inputs that make libdeflate and ISA-L choose every block type (stored
+    /// blocks for random bytes, one fixed block for a few bytes, dynamic blocks for text), at every
+    /// level: one member, decoded whole by zlib with its CRC-32 and length checked.
+    @Test func spansOfEveryBlockTypeJoinIntoOneMember() throws {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let text = Array(String(repeating: "id,email,notes\n7,ann@example.com,call +1 415 555 0199 \n", count: 4000).utf8)
+        let pieces: [[UInt8]] = [[0x41], Array("a,b\n".utf8), random, text, Array(random.prefix(65_537)), [], Array(text.prefix(100_000))]
+        var files: [String] = []
+        var expected: [UInt8] = []
+        for piece in pieces { expected += piece }
+        for level in 1...9 {
+            let encoder = GzipSpanEncoder(level: level)
+            var frame = GzipMemberFrame()
+            var member = GzipMemberFrame.header
+            for piece in pieces {
+                piece.withUnsafeBytes { plain in
+                    encoder.compress(plain, appendingTo: &member)
+                    frame.add(crc: CRC32.checksum(plain), length: plain.count)
+                }
+            }
+            member += frame.trailer
+            files.append(directory.write("spans-\(level).gz", member))
+        }
+        for (index, member) in try firstMember(files).enumerated() {
+            #expect(member.complete && member.leftover == 0, "level \(index + 1)")
+            #expect(member.output == expected, "level \(index + 1)")
+        }
+    }
+}
