@@ -33,6 +33,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+NOOP_RULES = "benchmarks/noop.yaml"
 BENCH_KEY = "mask-benchmark-key-not-a-secret-0123456789abcdef"
 DEFAULT_SEED = 20240305
 
@@ -93,10 +94,12 @@ def ensure_data(fmt, rows, seed, data_dir, mask_bin):
 # --------------------------------------------------------------------------------------
 
 class Cmd:
-    def __init__(self, label, argv, kind, env=None, short=None):
+    def __init__(self, label, argv, kind, env=None, short=None, gzip_input=False):
         self.label = label        # full command line (as typed from the repo root)
         self.short = short or label
         self.argv = argv
+        self.gzip_input = gzip_input  # reads the pigz -6 compressed copy of the input
+        self.input_path = None        # set for gzip_input
         self.kind = kind          # "baseline" | "mask" | "python"
         self.env = env
         self.status = "ok"
@@ -114,28 +117,37 @@ def build_commands(fmt, args, mask_bin):
     mask_rel = os.path.relpath(mask_bin, ROOT) if mask_bin.startswith(ROOT + os.sep) else mask_bin
     rules = args.rules if fmt == "csv" else (args.rules_jsonl or args.rules)
 
-    def mask(threads, level):
-        argv = [mask_bin, "--rules", rules, "--format", fmt, "--threads", str(threads), "--level", str(level)]
-        label = f"{mask_rel} --rules {rules} --format {fmt} --threads {threads} --level {level}"
-        return Cmd(label, argv, "mask", env, short=f"mask --threads {threads} --level {level}")
+    def mask(threads, level, extra=(), noop=False, gzip_input=False):
+        chosen = NOOP_RULES if noop else rules
+        flags = (["--level", str(level)] if level else []) + list(extra)
+        argv = [mask_bin, "--rules", chosen, "--format", fmt, "--threads", str(threads)] + flags
+        label = f"{mask_rel} --rules {chosen} --format {fmt} --threads {threads} " + " ".join(flags)
+        short = f"mask {'(no-op rules) ' if noop else ''}{'(.gz input) ' if gzip_input else ''}--threads {threads} " + " ".join(flags)
+        return Cmd(label.strip(), argv, "mask", env, short=short.strip(), gzip_input=gzip_input)
 
     py = Cmd(f"python3 benchmarks/alternatives/python_mask.py --format {fmt}",
              [sys.executable, os.path.join(HERE, "alternatives", "python_mask.py"), "--format", fmt],
              "python", env, short="python_mask.py (stdlib)")
+    # The compressors mask is measured against, and mask's own levels and framings; the no-op
+    # rules file (every field kept, no detector) is the floor masking is measured against; the
+    # .gz input rows say what reading gzip costs next to reading the same bytes plain.
+    per_chunk = ["--gzip-members", "per-chunk"]
+    cmds = [
+        Cmd("cat", ["cat"], "baseline"),
+        Cmd("pigz -p 2 -6", ["pigz", "-p", "2", "-6"], "baseline"),
+        Cmd("pigz -p 2 -1", ["pigz", "-p", "2", "-1"], "baseline"),
+        Cmd("igzip -T 2 -1", ["igzip", "-T", "2", "-1", "-c"], "baseline"),
+        Cmd("igzip -T 2 -3", ["igzip", "-T", "2", "-3", "-c"], "baseline"),
+        Cmd("zstd -T2 -3", ["zstd", "-T2", "-3", "-c"], "baseline"),
+        mask(1, 6), mask(2, 6), mask(2, 6, per_chunk), mask(2, 3), mask(2, 2), mask(2, 1),
+        mask(2, None, ["--compress", "zstd"]),
+        mask(2, None, ["--compress", "none"]),
+        mask(2, 6, noop=True), mask(2, 6, per_chunk, noop=True), mask(2, 2, noop=True),
+        mask(2, None, ["--compress", "none"], noop=True),
+        mask(2, 6, gzip_input=True), mask(2, None, ["--compress", "none"], noop=True, gzip_input=True),
+    ]
     if fmt == "csv":
-        cmds = [
-            Cmd("cat", ["cat"], "baseline"),
-            Cmd("gzip -6", ["gzip", "-6"], "baseline"),
-            Cmd("pigz -p 2 -6", ["pigz", "-p", "2", "-6"], "baseline"),
-            Cmd("pigz -p 2 -1", ["pigz", "-p", "2", "-1"], "baseline"),
-            mask(1, 6), mask(2, 6), mask(2, 1), mask(1, 1),
-        ]
-    else:
-        cmds = [
-            Cmd("cat", ["cat"], "baseline"),
-            Cmd("pigz -p 2 -6", ["pigz", "-p", "2", "-6"], "baseline"),
-            mask(2, 6), mask(1, 6),
-        ]
+        cmds.insert(1, Cmd("gzip -6", ["gzip", "-6"], "baseline"))
     if not args.skip_python:
         cmds.append(py)
         # DuckDB and polars, when installed (pip install duckdb polars): what a user would reach for next.
@@ -234,9 +246,26 @@ def execute(cmd, input_path, stdout):
     return code, wall, user, sys_, rss
 
 
+def ensure_gzip_copy(input_path):
+    """The input compressed by pigz -6 (reused while newer than the input)."""
+    path = input_path + ".gz"
+    if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(input_path):
+        log(f"==> compressing {os.path.relpath(input_path, ROOT)} for the .gz input rows (pigz -6)")
+        with open(input_path, "rb") as src, open(path + ".tmp", "wb") as dst:
+            subprocess.run(["pigz", "-6", "-c"], stdin=src, stdout=dst, check=True)
+        os.replace(path + ".tmp", path)
+    return path
+
+
 def bench_format(fmt, input_path, args, mask_bin):
     size = os.path.getsize(input_path)
     cmds = build_commands(fmt, args, mask_bin)
+    gzip_path = ensure_gzip_copy(input_path) if any(c.gzip_input for c in cmds) and shutil.which("pigz") else None
+    for c in cmds:
+        if c.gzip_input:
+            c.input_path = gzip_path
+            if gzip_path is None:
+                c.status, c.error = "missing", "pigz not found (needed to make the .gz input)"
     active = [c for c in cmds if check_available(c)]
     for c in cmds:
         if c.status != "ok":
@@ -247,7 +276,7 @@ def bench_format(fmt, input_path, args, mask_bin):
         log(f"==> {fmt}: warm-up ({len(active)} commands)")
         for c in active:
             with tempfile.TemporaryFile(dir=os.path.dirname(input_path)) as out:
-                code, wall, *_ = execute(c, input_path, out)
+                code, wall, *_ = execute(c, c.input_path or input_path, out)
                 out.seek(0, os.SEEK_END)
                 c.out_bytes = out.tell()
             log(f"    {c.label}: {wall:.2f}s" + (f"  FAILED ({c.error.splitlines()[0] if c.error else ''})" if code else ""))
@@ -259,7 +288,7 @@ def bench_format(fmt, input_path, args, mask_bin):
         for c in active:
             if c.status != "ok":
                 continue
-            code, wall, user, sys_, rss = execute(c, input_path, subprocess.DEVNULL)
+            code, wall, user, sys_, rss = execute(c, c.input_path or input_path, subprocess.DEVNULL)
             rec = {"run": r + 1, "wall": wall, "user": user, "sys": sys_, "rss_kb": rss, "exit": code}
             c.runs.append(rec)
             log(f"    {c.label}: {wall:.2f}s  {size / 1e6 / wall:.0f} MB/s  rss {rss / 1024:.1f} MB"

@@ -60,8 +60,10 @@ import Glibc
         var configuration = CredentialServer.Configuration()
         configuration.googleCertificate = publicKey
         configuration.upstream = gcs.endpoint
-        // Two seconds per token: the run outlives several, and the gate refuses an expired one.
+        // Two seconds per token: the run outlives several (a quarter second per request, as a
+        // distant store answers), and the gate refuses an expired one.
         configuration.lifetime = 2
+        configuration.gateDelay = 0.25
         let google = CredentialServer(configuration)
         defer { google.stop() }
         let key = directory.write("sa.json", json([
@@ -163,6 +165,7 @@ import Glibc
         var configuration = CredentialServer.Configuration()
         configuration.upstream = gcs.endpoint
         configuration.lifetime = 2
+        configuration.gateDelay = 0.25
         configuration.googleAudience = "//iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/eks/providers/eks-prod"
         configuration.googleSubjectTokenFile = directory.write("var/run/secrets/tokens/gcp-ksa/token", subject)
         let google = CredentialServer(configuration)

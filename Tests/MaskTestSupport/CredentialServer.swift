@@ -56,9 +56,13 @@ public final class CredentialServer: @unchecked Sendable {
         public var googleSubjectTokenFile = ""
         /// Where the gate forwards GCS requests (the emulator).
         public var upstream = ""
+        /// Seconds the gate waits before forwarding each request, as a distant store's latency:
+        /// a test of token refresh makes its run outlive the tokens however fast the machine is.
+        public var gateDelay: Double = 0
 
         enum CodingKeys: String, CodingKey {
             case lifetime, upstream
+            case gateDelay = "gate_delay"
             case awsAccessKey = "aws_access_key", awsSecret = "aws_secret", awsSessionToken = "aws_session_token", awsRoleARN = "aws_role_arn"
             case containerTokenFile = "container_token_file"
             case googleCertificate = "google_certificate", googleTokenURI = "google_token_uri", googleEmail = "google_email"
@@ -316,6 +320,7 @@ public final class CredentialServer: @unchecked Sendable {
                     return self.answer(403, {"error": {"code": 403, "errors": [{"reason": "forbidden"}], "message":
                         "caller does not have storage.objects.list access to the Google Cloud Storage bucket. Permission 'storage.objects.list' denied on resource (or it may not exist)."}})
                 count("gate_passed")
+                time.sleep(config.get("gate_delay", 0))
                 upstream = urllib.parse.urlparse(config["upstream"])
                 connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "connection", "content-length")}
