@@ -41,20 +41,16 @@ public struct GzipMemberFrame: Sendable {
 ///
 /// Levels 1...3 are ISA-L's, which ends a span with a sync flush itself. Levels 4...9 are
 /// libdeflate's, which always ends its output with a final block (it has no flush): the span is
-/// made by finding that last block, clearing its BFINAL bit and appending an empty stored block
-/// (`00 00 FF FF` after the alignment bits), the technique of zlib's own `examples/gzappend.c`.
-/// Finding it means walking the span's blocks, which zlib's inflate does with `Z_BLOCK` (it stops
-/// at each block boundary and says how many bits of the last byte are unused); no faster library
-/// reports block boundaries. The walk costs about a quarter of libdeflate's level-6 time
-/// (benchmarks/README.md, "One gzip member"), and still beats zlib's own deflate by a wide margin.
+/// made by finding that last block (`DeflateBlockWalker`), clearing its BFINAL bit and appending
+/// an empty stored block (`00 00 FF FF` after the alignment bits), the technique of zlib's own
+/// `examples/gzappend.c`.
 ///
 /// - Important: not `Sendable`; one per worker.
 public final class GzipSpanEncoder: ChunkEncoder {
     public let level: Int
     private let fast: ISALDeflater?
     private let compressor: OpaquePointer?
-    private var walker: UnsafeMutablePointer<z_stream>?
-    private var discard = [UInt8](repeating: 0, count: 256 * 1024)
+    private let walker: DeflateBlockWalker?
 
     public init(level: Int) {
         precondition((1...9).contains(level), "gzip level must be 1...9")
@@ -62,22 +58,16 @@ public final class GzipSpanEncoder: ChunkEncoder {
         if level <= 3 {
             fast = ISALDeflater(level: level)
             compressor = nil
+            walker = nil
         } else {
             fast = nil
             compressor = libdeflate_alloc_compressor(Int32(level))!
-            let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-            stream.initialize(to: z_stream())
-            precondition(czlib_inflate_init_raw(stream) == Z_OK, "zlib inflateInit2 failed")
-            walker = stream
+            walker = DeflateBlockWalker()
         }
     }
 
     deinit {
         if let compressor { libdeflate_free_compressor(compressor) }
-        if let walker {
-            inflateEnd(walker)
-            walker.deallocate()
-        }
     }
 
     /// Appends the span for `input` (nothing for an empty input: an empty span adds nothing).
@@ -95,50 +85,30 @@ public final class GzipSpanEncoder: ChunkEncoder {
         }
         precondition(written > 0, "libdeflate_deflate_compress exceeded its own bound")
         output.removeLast(bound - written)
-        let end = output.withUnsafeMutableBytes { buffer in
+        let unusedBits = output.withUnsafeMutableBytes { buffer in
             unfinalize(UnsafeMutableRawBufferPointer(rebasing: buffer[start...]))
         }
         // After the last block's end-of-block code: the stored block's three header bits (zero)
         // fit in the unused bits of the last byte or spill into a new one; then alignment, LEN 0
         // and NLEN 0xFFFF.
-        if end.unusedBits < 3 { output.append(0) }
+        if unusedBits < 3 { output.append(0) }
         output.append(contentsOf: [0x00, 0x00, 0xFF, 0xFF])
     }
 
     /// Clears the BFINAL bit of the last block of the deflate stream in `span` and the padding
     /// bits after its end; returns how many bits of the last byte the stream leaves unused.
-    private func unfinalize(_ span: UnsafeMutableRawBufferPointer) -> (unusedBits: Int, Void) {
-        let stream = walker!
-        precondition(inflateReset(stream) == Z_OK)
-        let base = span.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        stream.pointee.next_in = base
-        stream.pointee.avail_in = UInt32(span.count)
-        // The header of the block being decoded: the first starts at bit 0.
-        var headerBit = 0
-        while true {
-            let status = discard.withUnsafeMutableBytes { buffer -> Int32 in
-                stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                stream.pointee.avail_out = UInt32(buffer.count)
-                return inflate(stream, Z_BLOCK)
-            }
-            // libdeflate's own output, just written: anything else is a bug, not bad data.
-            precondition(status == Z_OK, "walking libdeflate's output failed: zlib status \(status)")
-            let dataType = Int(stream.pointee.data_type)
-            guard dataType & 128 != 0 else { continue }  // the discard buffer filled, mid-block
-            let consumed = base.distance(to: stream.pointee.next_in)
-            let bit = consumed * 8 - (dataType & 7)
-            if dataType & 64 != 0 {
-                // The block that just ended was the last: clear its BFINAL bit and the padding.
-                let finalBit = UInt8(1) << UInt8(headerBit & 7)
-                precondition(base[headerBit >> 3] & finalBit != 0, "the last block's BFINAL bit is not where the walk found it")
-                base[headerBit >> 3] &= ~finalBit
-                precondition(consumed == span.count, "libdeflate output has bytes after its last block")
-                let unused = dataType & 7
-                if unused > 0 { base[span.count - 1] &= UInt8((1 << (8 - unused)) - 1) }
-                return (unused, ())
-            }
-            headerBit = bit
+    private func unfinalize(_ span: UnsafeMutableRawBufferPointer) -> Int {
+        // libdeflate's own output, just written: a stream the walk cannot follow is a bug, and
+        // stopping is the one safe answer (a wrong bit would corrupt the member).
+        guard let (headerBit, endBit) = walker!.finalBlock(in: UnsafeRawBufferPointer(span)), (endBit + 7) / 8 == span.count else {
+            preconditionFailure("walking libdeflate's output failed")
         }
+        let finalBit = UInt8(1) << UInt8(headerBit & 7)
+        precondition(span[headerBit >> 3] & finalBit != 0, "the last block's BFINAL bit is not where the walk found it")
+        span[headerBit >> 3] &= ~finalBit
+        let unused = (8 - (endBit & 7)) & 7
+        if unused > 0 { span[span.count - 1] &= UInt8((1 << (8 - unused)) - 1) }
+        return unused
     }
 }
 

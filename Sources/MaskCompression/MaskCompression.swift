@@ -7,8 +7,8 @@
  bytes), levels 4...9 libdeflate, whose whole-buffer deflate is about twice as fast as zlib's at the
  same level and ratio. A part is one gzip member by default (`GzipMemberFrame`,
  `GzipSpanEncoder`): chunks end in non-final blocks on a byte boundary, as pigz writes them, so
- readers that stop after one member still read everything; zlib supplies the two things the faster
- libraries lack for that (a stop at deflate block boundaries, and `crc32_combine`). Input uses
+ readers that stop after one member still read everything (`DeflateBlockWalker` finds the final
+ block libdeflate always writes; zlib supplies `crc32_combine`). Input uses
  ISA-L's streaming inflate, because input arrives as a stream of unknown length, possibly made of
  many members, and is inflated on the one reader thread, where ISA-L runs about three times as fast
  as zlib.

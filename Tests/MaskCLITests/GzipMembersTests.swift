@@ -110,7 +110,13 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         let random = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let text = Array(String(repeating: "id,email,notes\n7,ann@example.com,call +1 415 555 0199 \n", count: 4000).utf8)
-        let pieces: [[UInt8]] = [[0x41], Array("a,b\n".utf8), random, text, Array(random.prefix(65_537)), [], Array(text.prefix(100_000))]
+        // Skewed bytes (about geometric): most of the 256 literals get codes of 11 to 15 bits,
+        // past the walker's one-lookup table.
+        let skewed = (0..<200_000).map { _ in UInt8(min(255, Int(-log2(Double.random(in: 0.000_001..<1, using: &generator)) * 9))) }
+        let pieces: [[UInt8]] = [
+            [0x41], Array("a,b\n".utf8), random, text, Array(random.prefix(65_537)), [], Array(text.prefix(100_000)), skewed,
+            Array(repeating: 0x30, count: 1_000_000), skewed + text + random.prefix(1000),
+        ]
         var files: [String] = []
         var expected: [UInt8] = []
         for piece in pieces { expected += piece }
