@@ -36,6 +36,9 @@ let package = Package(
             name: "CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
             name: "CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
         .systemLibrary(
@@ -77,7 +80,7 @@ let package = Package(
         // Object stores and the credentials clusters use; RSA (service-account JWTs) from swift-crypto's _CryptoExtras.
         .target(
             name: "MaskObjectStore",
-            dependencies: ["MaskCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]),
+            dependencies: ["CCurl", "MaskCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .target(
             name: "MaskBatch",
             dependencies: [

@@ -6,9 +6,7 @@
 # binary's DT_NEEDED entries and mapped to the packages that ship them, so the list cannot drift).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# libcurl4-openssl-dev: with the Swift runtime linked statically, FoundationNetworking (S3, GCS)
-# links libcurl itself, which needs its development symlink.
-EXTRA_APT_PACKAGES="libcurl4-openssl-dev ${EXTRA_APT_PACKAGES:-}" bash scripts/install-deps.sh
+bash scripts/install-deps.sh
 
 version=$(sed -n 's/.*public static let current = "\(.*\)".*/\1/p' Sources/MaskPipeline/MaskJob.swift)
 arch=$(uname -m)

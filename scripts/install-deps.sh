@@ -2,7 +2,7 @@
 # Installs the system libraries mask links against, if missing (Debian/Ubuntu).
 # libpcre2-dev, libdeflate-dev, libisal-dev and libmariadb-dev are not on a fresh machine; libpq-dev usually is.
 set -euo pipefail
-packages=(libpcre2-dev libdeflate-dev libisal-dev libzstd-dev zlib1g-dev libpq-dev libmariadb-dev pkg-config ${EXTRA_APT_PACKAGES:-})
+packages=(libpcre2-dev libdeflate-dev libisal-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev libpq-dev libmariadb-dev pkg-config ${EXTRA_APT_PACKAGES:-})
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

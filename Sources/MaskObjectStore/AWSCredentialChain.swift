@@ -102,7 +102,7 @@ public struct AWSCredentialChain: Sendable {
     public var log: @Sendable (String) -> Void
     let transport: any HTTPTransport
 
-    public init(environment: [String: String], region: String, log: @escaping @Sendable (String) -> Void = { _ in }, transport: any HTTPTransport = URLSessionTransport(timeout: 10)) {
+    public init(environment: [String: String], region: String, log: @escaping @Sendable (String) -> Void = { _ in }, transport: any HTTPTransport = CurlTransport(timeout: 10)) {
         self.environment = environment
         self.region = region
         self.log = log
@@ -266,7 +266,7 @@ public struct AWSCredentialChain: Sendable {
         var endpoint = value("AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? "http://169.254.169.254"
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         let base = endpoint
-        let transport = value("AWS_EC2_METADATA_SERVICE_ENDPOINT") == nil ? URLSessionTransport(timeout: 2) : self.transport
+        let transport = value("AWS_EC2_METADATA_SERVICE_ENDPOINT") == nil ? CurlTransport(timeout: 2) : self.transport
         return RefreshingAWSCredentials(identity: "EC2 instance profile", log: log) {
             func send(_ method: String, _ path: String, _ headers: [String: String]) throws -> HTTPResponse {
                 do { return try transport.send(HTTPRequest(method: method, url: URL(string: base + path)!, headers: headers), downloadTo: nil) } catch let error as TransportError {

@@ -68,7 +68,7 @@ public final class GCSClient: ObjectStoreClient, Sendable {
     let onRetry: (@Sendable (String) -> Void)?
     private let pagesListed = Atomic<Int>(0)
 
-    public init(configuration: GCSConfiguration, transport: any HTTPTransport = URLSessionTransport(), onRetry: (@Sendable (String) -> Void)? = nil) {
+    public init(configuration: GCSConfiguration, transport: any HTTPTransport = CurlTransport(), onRetry: (@Sendable (String) -> Void)? = nil) {
         self.configuration = configuration
         self.transport = transport
         self.onRetry = onRetry

@@ -20,7 +20,7 @@ public enum GoogleCredentials {
 
     public static func applicationDefault(
         environment: [String: String], log: @escaping @Sendable (String) -> Void = { _ in },
-        transport: any HTTPTransport = URLSessionTransport(timeout: 30)
+        transport: any HTTPTransport = CurlTransport(timeout: 30)
     ) throws -> any AccessTokenProvider {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         if let path = value("GOOGLE_APPLICATION_CREDENTIALS") {
@@ -34,7 +34,7 @@ public enum GoogleCredentials {
         let explicitHost = value("GCE_METADATA_HOST") ?? value("GCE_METADATA_ROOT")
         let metadata = MetadataServerTokens(
             host: explicitHost ?? "metadata.google.internal",
-            transport: explicitHost == nil ? URLSessionTransport(timeout: 2) : transport, log: log)
+            transport: explicitHost == nil ? CurlTransport(timeout: 2) : transport, log: log)
         do {
             try metadata.probe()
         } catch let error as CredentialError {

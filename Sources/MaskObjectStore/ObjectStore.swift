@@ -13,7 +13,7 @@ import MaskCore
  store can promise (an object's identity, a write that happens at most once) is expressed in
  this protocol's terms, and each client maps it onto its own API (ETags, generations).
 
- Trade-off: the clients are synchronous (URLSession driven from worker threads). A batch already
+ Trade-off: the clients are synchronous (libcurl's easy interface on the worker threads). A batch already
  runs one file per thread, so blocking a thread per request costs nothing and keeps the retry
  loops plain.
  */

@@ -84,7 +84,7 @@ public final class S3Client: Sendable {
     private let pagesListed = Atomic<Int>(0)
 
     public init(
-        configuration: S3Configuration, transport: any HTTPTransport = URLSessionTransport(),
+        configuration: S3Configuration, transport: any HTTPTransport = CurlTransport(),
         onRetry: (@Sendable (String) -> Void)? = nil,
         sleep: @escaping @Sendable (TimeInterval) -> Void = { seconds in usleep(useconds_t(max(0, seconds) * 1_000_000)) }
     ) {

@@ -1,4 +1,8 @@
 import Foundation
+#if canImport(FoundationNetworking)
+// `stats()` reads the server over HTTP with Foundation (mask itself speaks HTTP through libcurl).
+import FoundationNetworking
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
