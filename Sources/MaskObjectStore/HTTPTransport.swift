@@ -149,7 +149,9 @@ public final class CurlTransport: HTTPTransport, Sendable {
         let bodyData: Data?
         switch request.body {
         case .none:
-            bodyData = nil
+            // A PUT or POST without a body still says `Content-Length: 0` (GCS's upload status
+            // query, the IMDSv2 token): stores answer 411 to one that says nothing.
+            bodyData = ["PUT", "POST", "PATCH"].contains(request.method) ? Data() : nil
             if request.method == "HEAD" { mask_curl_set_long(handle, CURLOPT_NOBODY, 1) }
         case .data(let data):
             bodyData = data
@@ -167,10 +169,15 @@ public final class CurlTransport: HTTPTransport, Sendable {
         if request.method != "GET" && request.method != "HEAD" { mask_curl_set_pointer(handle, CURLOPT_CUSTOMREQUEST, request.method) }
         let code: CURLcode = (bodyData ?? Data()).withUnsafeBytes { bytes in
             if bodyData != nil {
-                // Copied by curl before the call returns nothing: the bytes live until perform ends.
+                // Not copied by curl: the bytes must live until `curl_easy_perform` returns, which
+                // they do inside this closure.
                 mask_curl_set_long(handle, CURLOPT_POST, 1)
                 mask_curl_set_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
-                mask_curl_set_pointer(handle, CURLOPT_POSTFIELDS, bytes.count > 0 ? bytes.baseAddress : UnsafeRawPointer(bitPattern: 1))
+                if let body = bytes.baseAddress, bytes.count > 0 {
+                    mask_curl_set_pointer(handle, CURLOPT_POSTFIELDS, body)
+                } else {
+                    mask_curl_set_pointer(handle, CURLOPT_POSTFIELDS, "")
+                }
             }
             return curl_easy_perform(handle)
         }
