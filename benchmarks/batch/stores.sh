@@ -61,34 +61,43 @@ for folder, _, names in os.walk(root):
         gcs.blob(key).upload_from_filename(path)
 EOF
 
-measure() {  # label, input, output: prints "elapsed cpu"
-  local label="$1" input="$2" output="$3"
+tick=$(getconf CLK_TCK)
+server_cpu() {  # CPU seconds a server process (all its threads) has used so far
+  awk -v t="$tick" '{ printf "%.2f\n", ($14 + $15) / t }' "/proc/$1/stat"
+}
+
+measure() {  # label, input, output: prints "elapsed cpu server-cpu"
+  local label="$1" input="$2" output="$3" server=""
   [[ "$output" == /* ]] && rm -rf "$output"
+  case "$label" in s3) server=$moto ;; gs) server=$gcs ;; esac
+  local before=0; [[ -n "$server" ]] && before=$(server_cpu "$server")
   /usr/bin/time -o "$work/time" -f "%e %U %S" "$mask" batch --rules "$rules" --input "$input" --output "$output" \
     --threads "$threads" --parallel-files "$parallel" --work-dir "$work/tmp" -q >/dev/null 2>"$work/$label.err" \
     || { echo "stores.sh: $label failed:" >&2; cat "$work/$label.err" >&2; exit 1; }
   local t; t=$(tail -1 "$work/time")
-  echo "$t" | awk -v l="$label" -v b="$total" '{ printf "%-6s %6.2f s  %6.1f MB/s  cpu %6.2f s\n", l, $1, b / $1 / 1e6, $2 + $3 }' >&2
-  echo "$t" | awk '{ print $1, $2 + $3 }'
+  local used=0; [[ -n "$server" ]] && used=$(awk -v a="$before" -v b="$(server_cpu "$server")" 'BEGIN { printf "%.2f", b - a }')
+  echo "$t" | awk -v l="$label" -v b="$total" -v u="$used" '{ printf "%-6s %6.2f s  %6.1f MB/s  cpu %6.2f s  server cpu %6.2f s\n", l, $1, b / $1 / 1e6, $2 + $3, u }' >&2
+  echo "$t" | awk -v u="$used" '{ print $1, $2 + $3, u }'
 }
 
-declare -A elapsed cpu
+declare -A elapsed cpu served
 for run in $(seq 1 "$runs"); do
   for store in local s3 gs; do
     case "$store" in
-      local) read -r e c < <(measure local "$src" "$work/out") ;;
-      *) read -r e c < <(measure "$store" "$store://bench/in/" "$store://bench/out-$run/") ;;
+      local) read -r e c u < <(measure local "$src" "$work/out") ;;
+      *) read -r e c u < <(measure "$store" "$store://bench/in/" "$store://bench/out-$run/") ;;
     esac
-    elapsed[$store]+="$e "; cpu[$store]+="$c "
+    elapsed[$store]+="$e "; cpu[$store]+="$c "; served[$store]+="$u "
   done
 done
 rm -rf "$work/out" "$work/tmp"
 median() { printf '%s\n' $@ | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 le=$(median ${elapsed[local]}); se=$(median ${elapsed[s3]}); ge=$(median ${elapsed[gs]})
 lc=$(median ${cpu[local]}); sc=$(median ${cpu[s3]}); gc=$(median ${cpu[gs]})
-awk -v le="$le" -v se="$se" -v ge="$ge" -v lc="$lc" -v sc="$sc" -v gc="$gc" -v b="$total" -v t="$threads" -v p="$parallel" 'BEGIN {
-  printf "| batch, 40 files, threads %d, %d in flight | median s | MB/s | mask CPU s | vs local |\n|---|---|---|---|---|\n", t, p
-  printf "| local folder -> local folder | %.2f | %.1f | %.2f | 1.00 |\n", le, b / le / 1e6, lc
-  printf "| s3:// (moto) -> s3:// | %.2f | %.1f | %.2f | %.2f |\n", se, b / se / 1e6, sc, se / le
-  printf "| gs:// (gcp-storage-emulator) -> gs:// | %.2f | %.1f | %.2f | %.2f |\n", ge, b / ge / 1e6, gc, ge / le
+su=$(median ${served[s3]}); gu=$(median ${served[gs]})
+awk -v le="$le" -v se="$se" -v ge="$ge" -v lc="$lc" -v sc="$sc" -v gc="$gc" -v su="$su" -v gu="$gu" -v b="$total" -v t="$threads" -v p="$parallel" 'BEGIN {
+  printf "| batch, 40 files, threads %d, %d in flight | median s | MB/s | mask CPU s | server CPU s | vs local |\n|---|---|---|---|---|---|\n", t, p
+  printf "| local folder -> local folder | %.2f | %.1f | %.2f | | 1.00 |\n", le, b / le / 1e6, lc
+  printf "| s3:// (moto) -> s3:// | %.2f | %.1f | %.2f | %.2f | %.2f |\n", se, b / se / 1e6, sc, su, se / le
+  printf "| gs:// (gcp-storage-emulator) -> gs:// | %.2f | %.1f | %.2f | %.2f | %.2f |\n", ge, b / ge / 1e6, gc, gu, ge / le
 }'
