@@ -138,4 +138,41 @@ import Testing
             #expect(member.output == expected, "level \(index + 1)")
         }
     }
+
+    /// Members of random spans: random lengths cut from random, skewed and textual bytes
+    /// and their mixes, at random levels 4...9 (libdeflate and the block walk), each member
+    /// checked whole by zlib.
+    @Test func randomSpansAlwaysMakeAValidMember() throws {
+        var generator = SystemRandomNumberGenerator()
+        let text = Array(String(repeating: "2024-03-05,ann@example.com,\"call +44 20 7946 0958\",ORD-2024-000123\n", count: 3000).utf8)
+        var files: [String] = []
+        var expected: [[UInt8]] = []
+        for member in 0..<30 {
+            let encoder = GzipSpanEncoder(level: Int.random(in: 4...9, using: &generator))
+            var frame = GzipMemberFrame()
+            var bytes = GzipMemberFrame.header
+            var plain: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                let length = Int.random(in: 1...300_000, using: &generator)
+                var piece: [UInt8]
+                switch Int.random(in: 0...3, using: &generator) {
+                case 0: piece = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                case 1: piece = (0..<length).map { _ in UInt8(min(255, Int(-log2(Double.random(in: 0.000_001..<1, using: &generator)) * Double.random(in: 2...12, using: &generator)))) }
+                case 2: piece = Array(text.prefix(length))
+                default: piece = (0..<length).map { index in index % 97 < 60 ? text[index % text.count] : UInt8.random(in: 0...255, using: &generator) }
+                }
+                piece.withUnsafeBytes { raw in
+                    encoder.compress(raw, appendingTo: &bytes)
+                    frame.add(crc: CRC32.checksum(raw), length: raw.count)
+                }
+                plain += piece
+            }
+            bytes += frame.trailer
+            files.append(directory.write("random-\(member).gz", bytes))
+            expected.append(plain)
+        }
+        for (index, member) in try firstMember(files).enumerated() {
+            #expect(member.complete && member.leftover == 0 && member.output == expected[index], "member \(index)")
+        }
+    }
 }
