@@ -1,4 +1,3 @@
-internal import CDeflate
 internal import CZlib
 
 /// The frame of a gzip member whose body is many deflate spans compressed apart (pigz's layout):
@@ -49,25 +48,15 @@ public struct GzipMemberFrame: Sendable {
 public final class GzipSpanEncoder: ChunkEncoder {
     public let level: Int
     private let fast: ISALDeflater?
-    private let compressor: OpaquePointer?
+    private let compressor: LibdeflateCompressor?
     private let walker: DeflateBlockWalker?
 
     public init(level: Int) {
         precondition((1...9).contains(level), "gzip level must be 1...9")
         self.level = level
-        if level <= 3 {
-            fast = ISALDeflater(level: level)
-            compressor = nil
-            walker = nil
-        } else {
-            fast = nil
-            compressor = libdeflate_alloc_compressor(Int32(level))!
-            walker = DeflateBlockWalker()
-        }
-    }
-
-    deinit {
-        if let compressor { libdeflate_free_compressor(compressor) }
+        fast = level <= 3 ? ISALDeflater(level: level) : nil
+        compressor = level <= 3 ? nil : LibdeflateCompressor(level: level)
+        walker = level <= 3 ? nil : DeflateBlockWalker()
     }
 
     /// Appends the span for `input` (nothing for an empty input: an empty span adds nothing).
@@ -77,14 +66,7 @@ public final class GzipSpanEncoder: ChunkEncoder {
             fast.compress(input, ending: .syncFlushed, appendingTo: &output)
             return
         }
-        let bound = libdeflate_deflate_compress_bound(compressor, input.count)
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: bound))
-        let written = output.withUnsafeMutableBytes { buffer in
-            libdeflate_deflate_compress(compressor, input.baseAddress, input.count, buffer.baseAddress! + start, bound)
-        }
-        precondition(written > 0, "libdeflate_deflate_compress exceeded its own bound")
-        output.removeLast(bound - written)
+        let start = compressor!.compress(input, into: .rawDeflate, appendingTo: &output)
         let unusedBits = output.withUnsafeMutableBytes { buffer in
             unfinalize(UnsafeMutableRawBufferPointer(rebasing: buffer[start...]))
         }
