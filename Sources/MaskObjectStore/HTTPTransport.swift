@@ -87,12 +87,15 @@ public final class CurlTransport: HTTPTransport, Sendable {
         for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.pointer) }
     }
 
+    /// What an empty body points at: curl keeps the pointer (it does not copy POSTFIELDS), so it
+    /// must not be a temporary. Never written.
+    nonisolated(unsafe) private static let emptyBody = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
     /// `curl_global_init` is not thread-safe; a `static let` runs it once, under a lock.
     private static let initializeOnce: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     /// What the callbacks fill, reached through curl's user-data pointer.
     private final class Transfer {
-        var status = 0
         var headers: [String: String] = [:]
         var body = Data()
         /// A 2xx download: the open temporary file, and a failure to write it.
@@ -173,13 +176,10 @@ public final class CurlTransport: HTTPTransport, Sendable {
                 // they do inside this closure.
                 mask_curl_set_long(handle, CURLOPT_POST, 1)
                 mask_curl_set_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
-                if let body = bytes.baseAddress, bytes.count > 0 {
-                    mask_curl_set_pointer(handle, CURLOPT_POSTFIELDS, body)
-                } else {
-                    mask_curl_set_pointer(handle, CURLOPT_POSTFIELDS, "")
-                }
+                mask_curl_set_pointer(handle, CURLOPT_POSTFIELDS, bytes.count > 0 ? bytes.baseAddress : UnsafeRawPointer(Self.emptyBody))
             }
-            return curl_easy_perform(handle)
+            // The callbacks reach `transfer` unretained: it must outlive the transfer.
+            return withExtendedLifetime(transfer) { curl_easy_perform(handle) }
         }
         if let writeError = transfer.writeError { throw TransportError(writeError) }
         guard code == CURLE_OK else {
