@@ -130,7 +130,7 @@ public final class S3TestServer: @unchecked Sendable {
     }
 
     /// A port the kernel says is free now.
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
