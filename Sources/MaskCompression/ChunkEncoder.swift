@@ -3,7 +3,7 @@ import MaskCore
 extension OutputCodec {
     /// A compressor for one worker thread (compressors are not thread-safe). `members` says how
     /// gzip output is framed; zstd ignores it (every zstd reader reads all frames).
-    public func makeEncoder(level: Int, members: GzipMembers = .perChunk) -> any ChunkEncoder {
+    public func makeEncoder(level: Int, members: GzipMembers) -> any ChunkEncoder {
         switch (self, members) {
         case (.gzip, .perChunk): return GzipMemberEncoder(level: level)
         case (.gzip, .single): return GzipSpanEncoder(level: level)

@@ -34,30 +34,37 @@ final class LibdeflateCompressor {
     }
 }
 
-/// Compresses one buffer into one complete gzip member: levels 1...3 through ISA-L (the fast
-/// levels), 4...9 through libdeflate.
+/// Which library deflates at a gzip level: the one place that decides it. Levels 1...3 are
+/// ISA-L's (the fast levels), 4...9 libdeflate's.
+enum GzipEngine {
+    case isal(ISALDeflater)
+    case libdeflate(LibdeflateCompressor)
+
+    init(level: Int) {
+        precondition((1...9).contains(level), "gzip level must be 1...9")
+        self = level <= 3 ? .isal(ISALDeflater(level: level)) : .libdeflate(LibdeflateCompressor(level: level))
+    }
+}
+
+/// Compresses one buffer into one complete gzip member (`GzipEngine` picks the library).
 ///
 /// - Important: not `Sendable`; compressors are not thread-safe. Create one per worker thread
 ///   and reuse it for every chunk that worker handles.
 public final class GzipMemberEncoder {
-    private let compressor: LibdeflateCompressor?
-    private let fast: ISALDeflater?
+    private let engine: GzipEngine
     public let level: Int
 
     /// - Parameter level: 1 (fastest) to 9.
     public init(level: Int) {
-        precondition((1...9).contains(level), "gzip level must be 1...9")
         self.level = level
-        fast = level <= 3 ? ISALDeflater(level: level) : nil
-        compressor = level <= 3 ? nil : LibdeflateCompressor(level: level)
+        engine = GzipEngine(level: level)
     }
 
     /// Appends the gzip member for `input` to `output`.
     public func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) {
-        if let fast {
-            fast.compress(input, ending: .gzipMember, appendingTo: &output)
-        } else {
-            compressor!.compress(input, into: .gzipMember, appendingTo: &output)
+        switch engine {
+        case .isal(let deflater): deflater.compress(input, ending: .gzipMember, appendingTo: &output)
+        case .libdeflate(let compressor): compressor.compress(input, into: .gzipMember, appendingTo: &output)
         }
     }
 }

@@ -47,26 +47,26 @@ public struct GzipMemberFrame: Sendable {
 /// - Important: not `Sendable`; one per worker.
 public final class GzipSpanEncoder: ChunkEncoder {
     public let level: Int
-    private let fast: ISALDeflater?
-    private let compressor: LibdeflateCompressor?
-    private let walker: DeflateBlockWalker?
+    private let engine: GzipEngine
+    /// Only libdeflate's output needs its final block found.
+    private lazy var walker = DeflateBlockWalker()
 
     public init(level: Int) {
-        precondition((1...9).contains(level), "gzip level must be 1...9")
         self.level = level
-        fast = level <= 3 ? ISALDeflater(level: level) : nil
-        compressor = level <= 3 ? nil : LibdeflateCompressor(level: level)
-        walker = level <= 3 ? nil : DeflateBlockWalker()
+        engine = GzipEngine(level: level)
     }
 
     /// Appends the span for `input` (nothing for an empty input: an empty span adds nothing).
     public func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) {
         guard input.count > 0 else { return }
-        if let fast {
-            fast.compress(input, ending: .syncFlushed, appendingTo: &output)
+        let start: Int
+        switch engine {
+        case .isal(let deflater):
+            deflater.compress(input, ending: .syncFlushed, appendingTo: &output)
             return
+        case .libdeflate(let compressor):
+            start = compressor.compress(input, into: .rawDeflate, appendingTo: &output)
         }
-        let start = compressor!.compress(input, into: .rawDeflate, appendingTo: &output)
         let unusedBits = output.withUnsafeMutableBytes { buffer in
             unfinalize(UnsafeMutableRawBufferPointer(rebasing: buffer[start...]))
         }
@@ -82,7 +82,7 @@ public final class GzipSpanEncoder: ChunkEncoder {
     private func unfinalize(_ span: UnsafeMutableRawBufferPointer) -> Int {
         // libdeflate's own output, just written: a stream the walk cannot follow is a bug, and
         // stopping is the one safe answer (a wrong bit would corrupt the member).
-        guard let (headerBit, endBit) = walker!.finalBlock(in: UnsafeRawBufferPointer(span)), (endBit + 7) / 8 == span.count else {
+        guard let (headerBit, endBit) = walker.finalBlock(in: UnsafeRawBufferPointer(span)), (endBit + 7) / 8 == span.count else {
             preconditionFailure("walking libdeflate's output failed")
         }
         let finalBit = UInt8(1) << UInt8(headerBit & 7)

@@ -54,7 +54,7 @@ final class ISALDeflater {
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
         stream.pointee.avail_in = UInt32(input.count)
         // Stored blocks bound deflate's expansion at 5 bytes per 64 KiB; the header, trailer and
-        // flush need a few more. The loop grows the buffer should ISA-L still need room.
+        // flush need a few more. Should ISA-L still need room, the loop appends more.
         var room = input.count + input.count / 64 + 1024
         while true {
             let start = output.count
@@ -72,7 +72,9 @@ final class ISALDeflater {
         }
     }
 
-    /// Everything asked for is in the output: the member's trailer, or the sync flush's marker.
+    /// Everything asked for is in the output: the member's trailer, or the sync flush's marker
+    /// (igzip_lib.h: `internal_state.state == ZSTATE_NEW_HDR` "is sufficient to guarantee all
+    /// input has been flushed").
     private func isDone(_ ending: Ending) -> Bool {
         let state = stream.pointee.internal_state.state
         switch ending {
