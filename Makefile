@@ -34,6 +34,10 @@ test-deps:
 	@python3 -c "import phonenumbers" 2>/dev/null \
 	    || python3 -m pip install --quiet phonenumbers \
 	    || python3 -m pip install --quiet --break-system-packages phonenumbers
+	@# DuckDB, a real loader, reads the gzip parts mask writes (GzipMembersTests).
+	@python3 -c "import duckdb" 2>/dev/null \
+	    || python3 -m pip install --quiet duckdb \
+	    || python3 -m pip install --quiet --break-system-packages duckdb
 	@# Argo's own models (hera, generated from Argo's OpenAPI schema) check deploy/argo (scripts/validate-argo.py).
 	@python3 -c "import hera.workflows.models, yaml" 2>/dev/null \
 	    || python3 -m pip install --quiet "hera>=5.16,<8" pyyaml \

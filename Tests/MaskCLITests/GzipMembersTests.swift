@@ -68,6 +68,30 @@ import Testing
         #expect(firstParts[0] == firstParts[1], "the bytes do not depend on the thread count")
     }
 
+    /// A real loader: DuckDB's `read_csv` over the gzip parts loads every record the manifest
+    /// counts, with both framings, and the same ids as the uncompressed output.
+    @Test func duckDBLoadsEveryRecordOfEveryPart() throws {
+        let input = directory.write("in.csv", Fixtures.syntheticCSV(rows: 6000))
+        let rules = MaskBinary.rules("pii.yaml")
+        for members in ["single", "per-chunk"] {
+            let folder = directory.file("duck-\(members)")
+            let run = Runner.mask(["--rules", rules, "--input", input, "--gzip-members", members, "--chunk-size", "32K", "--max-part-size", "100K",
+                                   "--output", folder], in: directory)
+            try #require(run.status == 0, "\(run.stderr)")
+            let manifest = try JSONSerialization.jsonObject(with: Data(directory.read("duck-\(members)/_manifest.json"))) as! [String: Any]
+            let script = """
+                import sys, duckdb
+                rows = duckdb.connect().execute("select count(*), sum(id) from read_csv('" + sys.argv[1] + "/part-*.csv.gz', header=true)").fetchone()
+                print(rows[0], rows[1])
+                """
+            let loaded = Runner.run("/usr/bin/env", ["python3", "-c", script, folder],
+                                    environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"], in: directory)
+            try #require(loaded.status == 0, "\(loaded.stderr)")
+            let expectedSum = (1...(manifest["records_out"] as! Int)).reduce(0, +)
+            #expect(loaded.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "\(manifest["records_out"]!) \(expectedSum)", "\(members)")
+        }
+    }
+
     @Test func standardOutputIsOneMemberToo() throws {
         let input = directory.write("in.csv", Fixtures.syntheticCSV(rows: 2000))
         let rules = MaskBinary.rules("pii.yaml")
