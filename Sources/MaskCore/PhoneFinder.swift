@@ -225,8 +225,9 @@ public struct PhoneFinder: Sendable, Equatable {
     /// prefix, else national in the first region it is valid in. Grouping and context do not
     /// matter here: the value was already found (or named) as a phone number.
     /// - Returns: the bytes written (room for `count + 3` is needed), or nil.
-    /// - Parameter unambiguousOnly: give nil for a national number valid in more than one
-    ///   of the regions (the caller then reads it with its grouping).
+    /// - Parameter unambiguousOnly: give nil for a national number that more than one of the
+    ///   regions reads, as different E.164 numbers (the caller then reads it with its grouping);
+    ///   regions of one calling code reading the same national digits agree.
     public func writeE164(asciiDigits pointer: UnsafeMutablePointer<UInt8>, count: Int, international: Bool, unambiguousOnly: Bool = false) -> Int? {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { digits -> Int? in
             for index in 0..<count { digits[index] = pointer[index] &- 0x30 }
@@ -236,17 +237,23 @@ public struct PhoneFinder: Sendable, Equatable {
             } else {
                 var readings = 0
                 for region in regions {
-                    let prefix = plan.regions[region].nationalPrefix
+                    let prefix = plan.nationalPrefix(ofRegion: region)
                     var found: Reading?
                     if !prefix.isEmpty && startsWith(digits, count: count, prefix, at: 0)
                         && plan.isValid(UnsafeBufferPointer(rebasing: digits[prefix.count..<count]), region: region)
                     {
-                        found = Reading(callingCode: plan.regions[region].callingCode, nationalStart: prefix.count, nationalCount: count - prefix.count)
+                        found = Reading(callingCode: plan.callingCode(ofRegion: region), nationalStart: prefix.count, nationalCount: count - prefix.count)
                     } else if plan.isValid(UnsafeBufferPointer(rebasing: digits[0..<count]), region: region) {
-                        found = Reading(callingCode: plan.regions[region].callingCode, nationalStart: 0, nationalCount: count)
+                        found = Reading(callingCode: plan.callingCode(ofRegion: region), nationalStart: 0, nationalCount: count)
                     }
                     guard let found else { continue }
-                    if reading == nil { reading = found }
+                    if let first = reading {
+                        // Regions of one calling code that read the same national number (US
+                        // and CA for every NANP number) write the same E.164: not ambiguous.
+                        if first.callingCode == found.callingCode && first.nationalStart == found.nationalStart { continue }
+                    } else {
+                        reading = found
+                    }
                     readings += 1
                     if !unambiguousOnly { break }
                     if readings > 1 { return nil }
@@ -824,7 +831,7 @@ public struct PhoneFinder: Sendable, Equatable {
         var code = 0
         for length in 1...3 where from + length < count {
             code = code * 10 + Int(digits[from + length - 1])
-            let candidates = plan.regions(callingCode: code)
+            let candidates = plan.regionSpan(callingCode: code)
             guard !candidates.isEmpty else { continue }
             let national = from + length
             guard count - national >= 4 else { return nil }
@@ -834,7 +841,7 @@ public struct PhoneFinder: Sendable, Equatable {
             }
             // +44 020 ..., +81 03-...: a trunk prefix written after the calling code.
             for region in candidates {
-                let prefix = plan.regions[region].nationalPrefix
+                let prefix = plan.nationalPrefix(ofRegion: region)
                 guard !prefix.isEmpty, startsWith(digits, count: count, prefix, at: national) else { continue }
                 let rest = UnsafeBufferPointer(rebasing: digits[(national + prefix.count)..<count])
                 if plan.isValid(rest, region: region) {
@@ -861,13 +868,19 @@ public struct PhoneFinder: Sendable, Equatable {
         return true
     }
 
+    @inline(__always)
+    func startsWith(_ digits: UnsafeMutableBufferPointer<UInt8>, count: Int, _ prefix: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
+        guard count - offset > prefix.count else { return false }
+        for index in 0..<prefix.count where digits[offset + index] != prefix[index] { return false }
+        return true
+    }
+
     /// `run.work[0..<count]` (groups `first..<end`) as a national number of the first
     /// configured region it is valid in, written as that region writes it.
     func readNational(_ run: Run, count: Int, breaks: UnsafeBufferPointer<Int>, first: Int, end: Int) -> Reading? {
         let digits = run.work
         for region in regions {
-            let info = plan.regions[region]
-            let prefix = info.nationalPrefix
+            let prefix = plan.nationalPrefix(ofRegion: region)
             // Read with the trunk prefix written (030 1234567, 1-800-...), then without it
             // (NANP, IN mobiles, BR, AU 1300: where the region's formats write none).
             for attempt in 0..<2 {
@@ -918,7 +931,7 @@ public struct PhoneFinder: Sendable, Equatable {
                 // digits with the trunk prefix (JP 09012345678, GB 07369655157). Otherwise ten
                 // digits are as often an id, an epoch timestamp or an amount as a number.
                 if shifted.isEmpty && context != .label && !(prefixWritten && count == 11) { return nil }
-                return Reading(callingCode: info.callingCode, nationalStart: nationalStart, nationalCount: count - nationalStart)
+                return Reading(callingCode: plan.callingCode(ofRegion: region), nationalStart: nationalStart, nationalCount: count - nationalStart)
             }
         }
         return nil

@@ -50,19 +50,33 @@ struct HMACSchedule: Sendable {
         if whole > 0 { state.compress(blocks: value.baseAddress!, count: whole) }
         let rest = value.count - whole * 64
         withUnsafeTemporaryAllocation(byteCount: 128, alignment: 8) { tail in
+            // Built with word stores and a byte loop, not memset and memcpy: for the few bytes
+            // of a value, the calls into libc cost more than the copying (seen in a profile).
             let buffer = tail.baseAddress!
-            if rest > 0 { buffer.copyMemory(from: value.baseAddress! + whole * 64, byteCount: rest) }
-            buffer.storeBytes(of: 0x80, toByteOffset: rest, as: UInt8.self)
             let blocks = rest + 9 <= 64 ? 1 : 2
             let end = blocks * 64
-            (buffer + rest + 1).initializeMemory(as: UInt8.self, repeating: 0, count: end - 8 - rest - 1)
+            for word in 0..<end / 8 { buffer.storeBytes(of: 0, toByteOffset: word * 8, as: UInt64.self) }
+            let source = value.baseAddress.map { UnsafeRawPointer($0) + whole * 64 }
+            var copied = 0
+            if let source {
+                while copied + 8 <= rest {
+                    buffer.storeBytes(of: source.loadUnaligned(fromByteOffset: copied, as: UInt64.self), toByteOffset: copied, as: UInt64.self)
+                    copied += 8
+                }
+                while copied < rest {
+                    buffer.storeBytes(of: source.load(fromByteOffset: copied, as: UInt8.self), toByteOffset: copied, as: UInt8.self)
+                    copied += 1
+                }
+            }
+            buffer.storeBytes(of: 0x80, toByteOffset: rest, as: UInt8.self)
             let bits = UInt64(64 + value.count) &* 8
             buffer.storeBytes(of: bits.bigEndian, toByteOffset: end - 8, as: UInt64.self)
             state.compress(blocks: UnsafeRawPointer(buffer), count: blocks)
             // Outer hash: one block, the 32-byte inner digest after the K ^ opad block (96 bytes).
             state.store(bigEndianTo: buffer)
-            buffer.storeBytes(of: 0x80, toByteOffset: 32, as: UInt8.self)
-            (buffer + 33).initializeMemory(as: UInt8.self, repeating: 0, count: 64 - 8 - 33)
+            buffer.storeBytes(of: UInt64(0x80).littleEndian, toByteOffset: 32, as: UInt64.self)  // 0x80, then zeros
+            buffer.storeBytes(of: 0, toByteOffset: 40, as: UInt64.self)
+            buffer.storeBytes(of: 0, toByteOffset: 48, as: UInt64.self)
             buffer.storeBytes(of: (UInt64(96 * 8)).bigEndian, toByteOffset: 56, as: UInt64.self)
             var result = outer
             result.compress(blocks: UnsafeRawPointer(buffer), count: 1)

@@ -220,6 +220,10 @@ extension PolicyProgram {
 public struct ValueMasker: Sendable {
     public let rules: CompiledRules
     public let hasher: KeyedHasher?
+    /// The hasher's engines, reached in the hot loop without copying the hasher (see
+    /// `KeyedHasher.engine`): the default key's, and the named keys' by name.
+    let hashEngine: KeyedHasher.Engine?
+    let namedHashEngines: [String: KeyedHasher.Engine]
     public let detectors: [DetectorRuntime]
     /// Every detector, by index: what a value no policy can read is scanned with (a JSON cell that
     /// is not JSON, a malformed record), made once rather than per value.
@@ -237,6 +241,8 @@ public struct ValueMasker: Sendable {
     public init(rules: CompiledRules, hasher: KeyedHasher?) {
         self.rules = rules
         self.hasher = hasher
+        hashEngine = hasher?.engine
+        namedHashEngines = hasher?.named.mapValues(\.engine) ?? [:]
         detectors = rules.detectors.map(DetectorRuntime.init)
         everyDetector = Array(rules.detectors.indices)
     }
@@ -370,13 +376,12 @@ public struct ValueMasker: Sendable {
     }
 
     /// Appends the keyed hash of `normalized` under the rules' named key `key`, or the default
-    /// key. The hasher is used in place: binding it to a local (`key.map { … } ?? hasher!`)
-    /// copied the struct, its alphabets and its named keys through a value witness on every
-    /// hashed value, which showed in the profile.
+    /// key, through the engines: reaching the hasher struct copied it, its alphabets and its
+    /// named keys on every hashed value, which showed in the profile.
     @inline(__always)
     func appendKeyedHash(of normalized: UnsafeRawBufferPointer, key: String?, to output: inout [UInt8]) {
-        if let key { hasher!.named[key]!.appendHash(of: normalized, to: &output) }
-        else { hasher!.appendHash(of: normalized, to: &output) }
+        if let key { namedHashEngines[key]!.appendHash(of: normalized, to: &output) }
+        else { hashEngine!.appendHash(of: normalized, to: &output) }
     }
 
     /// The normaliser of the first detector that matches the whole (trimmed) value, else trim.
@@ -484,7 +489,7 @@ public struct ValueMasker: Sendable {
                 scratch.replacement.append(contentsOf: detector.token)
             case .hash:
                 detector.normalizer.normalize(UnsafeRawBufferPointer(rebasing: value[detection.range]), into: &scratch.normalized)
-                scratch.normalized.withUnsafeBytes { hasher!.appendHash(of: $0, to: &scratch.replacement) }
+                scratch.normalized.withUnsafeBytes { hashEngine!.appendHash(of: $0, to: &scratch.replacement) }
             }
             cursor = detection.range.upperBound
         }
