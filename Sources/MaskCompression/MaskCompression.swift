@@ -4,8 +4,8 @@
 
  Output is compressed chunk by chunk on the workers, each chunk whole and in memory. gzip levels
  1...3 use ISA-L's SIMD deflate (four to five times libdeflate's level-6 speed for 10-16% more
- bytes), levels 4...9 libdeflate, whose whole-buffer deflate is about twice as fast as zlib's at the
- same level and ratio. A part is one gzip member by default (`GzipMemberFrame`,
+ bytes), levels 4...9 libdeflate, whose whole-buffer deflate is two to three times as fast as zlib's at
+ the same ratio (a level means gzip's ratio: 6 is libdeflate's 5, `GzipEngine`). A part is one gzip member by default (`GzipMemberFrame`,
  `GzipSpanEncoder`): chunks end in non-final blocks on a byte boundary, as pigz writes them, so
  readers that stop after one member still read everything (`DeflateBlockWalker` finds the final
  block libdeflate always writes; zlib supplies `crc32_combine`). Input uses

@@ -123,7 +123,7 @@ struct ParallelOptions: ParsableArguments {
 
 /// `--level`, `--max-part-size`: how staged parts are written.
 struct PartOptions: ParsableArguments {
-    @Option(name: .long, help: "Compression level, 1 (fastest) to 9 (default: 6 for gzip, 3 for zstd).")
+    @Option(name: .long, help: "Compression level, 1 (fastest) to 9 (default: 6 for gzip, 3 for zstd). gzip 1-3 are ISA-L's, 4-9 libdeflate's at gzip's ratio for the level (6 is libdeflate 5).")
     var level: Int?
 
     @Option(name: .long, help: "Start a new part when one reaches this size (bytes; K, M, G suffixes).")
