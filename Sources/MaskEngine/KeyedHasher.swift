@@ -49,6 +49,24 @@ public struct KeyedHasher: Sendable {
             encoding = settings.encoding
         }
 
+        /// Replaces the whole of `output` by prefix + encoded (truncated) HMAC of `value`: one
+        /// `replaceSubrange`, where emptying the array and appending cost twice as much (the
+        /// hash policy's replacement is nothing else).
+        @inline(__always)
+        func setHash(of value: UnsafeRawBufferPointer, in output: inout [UInt8]) {
+            guard prefix.isEmpty else {
+                output.removeAll(keepingCapacity: true)
+                appendHash(of: value, to: &output)
+                return
+            }
+            withUnsafeTemporaryAllocation(byteCount: 32 + 64, alignment: 8) { scratch in
+                let digest = scratch.baseAddress!
+                schedule.authenticationCode(of: value, into: digest)
+                let produced = encode(UnsafeRawPointer(digest), into: digest + 32)
+                output.replaceSubrange(0..<output.count, with: UnsafeRawBufferPointer(start: digest + 32, count: produced))
+            }
+        }
+
         /// Appends prefix + encoded (truncated) HMAC of `value` to `output`.
         ///
         /// The digest and its encoding (at most 64 characters) are built on the stack and

@@ -272,8 +272,8 @@ public struct ValueMasker: Sendable {
             return .null
         case .redact:
             guard !value.isEmpty else { return .unchanged }
-            scratch.replacement.removeAll(keepingCapacity: true)
-            scratch.replacement.append(contentsOf: program.token)
+            // One replaceSubrange: emptying and appending cost twice as much per value.
+            scratch.replacement.replaceSubrange(0..<scratch.replacement.count, with: program.token)
             return .replaced
         case .mask:
             guard !value.isEmpty else { return .unchanged }
@@ -297,7 +297,6 @@ public struct ValueMasker: Sendable {
             // (`n/a` and `unknown` both `+1`): it is hashed as it is, and counted.
             scratch.hashedUnreadable = !normalizer.canRead(value)
             if scratch.hashedUnreadable { normalizer = .trim }
-            scratch.replacement.removeAll(keepingCapacity: true)
             let key = program.hashOptions.key
             let keepDomain = program.hashOptions.keepDomain
             let capacity = normalizer.maximumCount(forValueOf: value.count)
@@ -306,10 +305,16 @@ public struct ValueMasker: Sendable {
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
                     let count = normalizer.normalize(value, to: buffer.baseAddress!)
                     let normalized = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count)
-                    appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
+                    if key == nil, let hashEngine {
+                        hashEngine.setHash(of: normalized, in: &scratch.replacement)
+                    } else {
+                        scratch.replacement.removeAll(keepingCapacity: true)
+                        appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
+                    }
                     if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
                 }
             } else {
+                scratch.replacement.removeAll(keepingCapacity: true)
                 normalizer.normalize(value, into: &scratch.normalized)
                 scratch.normalized.withUnsafeBytes { normalized in
                     appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
