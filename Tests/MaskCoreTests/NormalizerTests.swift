@@ -29,6 +29,34 @@ func normalized(_ text: String, _ normalizer: Normalizer) -> String {
         #expect(normalized("+44 20 7946 0958", Self.gb) == "+442079460958")
     }
 
+    /// Regions of one calling code that read the same digits write the same E.164, so a NANP
+    /// number under `[US, CA]` (or GB and its crown dependencies under +44) is not ambiguous: it is
+    /// written from its digits, whatever its grouping, and hashes alike however it is written.
+    @Test func regionsOfOneCallingCodeAgree() throws {
+        let nanp = PhoneFinder(regions: ["US", "CA"])
+        let british = PhoneFinder(regions: ["GB", "JE", "GG", "IM"])
+        for (finder, text, expected) in [
+            (nanp, "4155550123", "14155550123"), (nanp, "14155550123", "14155550123"),
+            (british, "02079460958", "442079460958"),
+        ] {
+            var digits = Array(text.utf8) + [UInt8](repeating: 0, count: 4)
+            let written = digits.withUnsafeMutableBufferPointer {
+                finder.writeE164(asciiDigits: $0.baseAddress!, count: text.utf8.count, international: false, unambiguousOnly: true)
+            }
+            let count = try #require(written, "\(text): one E.164 reading")
+            #expect(String(decoding: digits[0..<count], as: UTF8.self) == expected)
+        }
+        // Different calling codes that both hold the digits stay ambiguous (read by grouping).
+        var digits = Array("4155550123".utf8) + [0, 0, 0, 0]
+        let mixed = PhoneFinder(regions: ["US", "BR"])
+        let written = digits.withUnsafeMutableBufferPointer {
+            mixed.writeE164(asciiDigits: $0.baseAddress!, count: 10, international: false, unambiguousOnly: true)
+        }
+        #expect(written == nil, "415 555 0123 is a US number and a Curitiba (BR) one")
+        #expect(normalized("(415) 555-0123", .e164(region: PhoneRegion.known["US"]!, numbering: nanp)) == "+14155550123")
+        #expect(normalized("415.555.0123", .e164(region: PhoneRegion.known["US"]!, numbering: nanp)) == "+14155550123")
+    }
+
     @Test func lowercaseTrimsAndFoldsASCIIOnly() {
         #expect(normalized("  Ann@Example.COM ", .lowercase) == "ann@example.com")
         #expect(normalized("ÉCOLE@X.fr", .lowercase) == "\u{00C9}cole@x.fr")
