@@ -225,11 +225,11 @@ struct LineMasker: ~Copyable {
     /// Per slot: whether changes are also counted per path (pattern rules and the default).
     let tracksPaths: [Bool]
     /// Nodes changed on the current line (one entry per change), counted when the line is valid.
-    /// A raw buffer, not an array: appended to once per changed value, it must cost no
-    /// uniqueness check or retain (an array showed in a profile).
-    var linePathChanges: UnsafeMutablePointer<Int32>
-    var linePathCount = 0
-    var linePathCapacity = 64
+    var linePathChanges = Int32List()
+    /// Slots whose `line.fieldChanges` or `line.fieldUnreadable` the current line counted (an
+    /// entry per count): committing a line visits these, not every rule's counters (a profile
+    /// showed the loops over all of them, once per line, at 2-3% of JSONL masking).
+    var lineSlots = Int32List()
     let chunk: UnsafeRawBufferPointer
     let scratch: MaskScratch
     let paths: PathTable
@@ -258,7 +258,6 @@ struct LineMasker: ~Copyable {
         keyProgram = masker.keyProgram
         defaultSlot = Int32(masker.programs.count - 1)
         tracksPaths = masker.matchedBy.map { $0 != .exact }
-        linePathChanges = .allocate(capacity: 64)
         self.chunk = chunk
         self.scratch = scratch
         paths = PathTable(matcher: masker.matcher, defaultSlot: defaultSlot)
@@ -272,6 +271,7 @@ struct LineMasker: ~Copyable {
     func release() {
         frames.deallocate()
         linePathChanges.deallocate()
+        lineSlots.deallocate()
     }
 
     /// Hands the output writer back (the end of the chunk).
@@ -300,16 +300,16 @@ struct LineMasker: ~Copyable {
             statistics.detectorLimitHits[index] += line.detectorLimitHits[index]
             line.detectorLimitHits[index] = 0
         }
-        for index in line.fieldChanges.indices where line.fieldChanges[index] != 0 {
+        for entry in 0..<lineSlots.count {
+            let index = Int(lineSlots[entry])
             statistics.fieldChanges[index] += line.fieldChanges[index]
             line.fieldChanges[index] = 0
-        }
-        for index in line.fieldUnreadable.indices where line.fieldUnreadable[index] != 0 {
             statistics.fieldUnreadable[index] += line.fieldUnreadable[index]
             line.fieldUnreadable[index] = 0
         }
-        for index in 0..<linePathCount { paths.countChange(linePathChanges[index]) }
-        linePathCount = 0
+        lineSlots.removeAll()
+        for index in 0..<linePathChanges.count { paths.countChange(linePathChanges[index]) }
+        linePathChanges.removeAll()
         lineDirty = false
     }
 
@@ -323,9 +323,12 @@ struct LineMasker: ~Copyable {
         for index in line.detectorMatches.indices { line.detectorMatches[index] = 0 }
         for index in line.detectorRejections.indices { line.detectorRejections[index] = 0 }
         for index in line.detectorLimitHits.indices { line.detectorLimitHits[index] = 0 }
-        for index in line.fieldChanges.indices { line.fieldChanges[index] = 0 }
-        linePathCount = 0
-        for index in line.fieldUnreadable.indices { line.fieldUnreadable[index] = 0 }
+        for entry in 0..<lineSlots.count {
+            line.fieldChanges[Int(lineSlots[entry])] = 0
+            line.fieldUnreadable[Int(lineSlots[entry])] = 0
+        }
+        lineSlots.removeAll()
+        linePathChanges.removeAll()
         lineDirty = false
     }
 
@@ -334,17 +337,8 @@ struct LineMasker: ~Copyable {
     @inline(__always)
     mutating func countChange(_ slot: Int32, _ node: Int32) {
         line.fieldChanges[Int(slot)] += 1
-        if tracksPaths[Int(slot)] {
-            if linePathCount == linePathCapacity {
-                let grown = UnsafeMutablePointer<Int32>.allocate(capacity: linePathCapacity * 2)
-                grown.initialize(from: linePathChanges, count: linePathCount)
-                linePathChanges.deallocate()
-                linePathChanges = grown
-                linePathCapacity *= 2
-            }
-            linePathChanges[linePathCount] = node
-            linePathCount += 1
-        }
+        lineSlots.append(slot)
+        if tracksPaths[Int(slot)] { linePathChanges.append(node) }
         lineDirty = true
     }
 
@@ -575,6 +569,7 @@ struct LineMasker: ~Copyable {
         } == .replaced
         if replaced && scratch.hashedUnreadable && programs[Int(slot)]._withUnsafeGuaranteedRef({ $0.kind == .hash }) {
             line.fieldUnreadable[Int(slot)] += 1
+            lineSlots.append(slot)
         }
         return replaced
     }
@@ -858,4 +853,35 @@ final class PathTable {
             }
         }
     }
+}
+
+/// A growable list of `Int32` in a raw buffer, for what a line appends to once per changed value:
+/// it must cost no uniqueness check or retain (an array showed in a profile). Freed explicitly
+/// (`deallocate`), by the masker that owns it.
+struct Int32List {
+    private var base = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+    private var capacity = 64
+    private(set) var count = 0
+
+    subscript(index: Int) -> Int32 {
+        precondition(index >= 0 && index < count)
+        return base[index]
+    }
+
+    @inline(__always)
+    mutating func append(_ value: Int32) {
+        if count == capacity {
+            let grown = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * 2)
+            grown.initialize(from: base, count: count)
+            base.deallocate()
+            base = grown
+            capacity *= 2
+        }
+        base[count] = value
+        count += 1
+    }
+
+    mutating func removeAll() { count = 0 }
+
+    func deallocate() { base.deallocate() }
 }
