@@ -288,38 +288,11 @@ public struct ValueMasker: Sendable {
                 buildScanReplacement(value, replacement: .token, scratch: scratch)
                 return .replaced
             }
-            var normalizer: Normalizer
+            // The normaliser is used where the program holds it, never copied into a variable:
+            // a copy of the boxed E.164 normaliser cost a retain and a release per value.
             switch program.normalization {
-            case .fixed(let fixed), .detector(_, let fixed): normalizer = fixed
-            case .auto: normalizer = autoNormalizer(for: value, scratch: scratch)
-            }
-            // A value the normaliser cannot read would collapse with every other such value
-            // (`n/a` and `unknown` both `+1`): it is hashed as it is, and counted.
-            scratch.hashedUnreadable = !normalizer.canRead(value)
-            if scratch.hashedUnreadable { normalizer = .trim }
-            let key = program.hashOptions.key
-            let keepDomain = program.hashOptions.keepDomain
-            let capacity = normalizer.maximumCount(forValueOf: value.count)
-            if capacity <= 512 {
-                // Emails and phones: normalised on the stack and hashed from there.
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
-                    let count = normalizer.normalize(value, to: buffer.baseAddress!)
-                    let normalized = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count)
-                    if key == nil, let hashEngine {
-                        hashEngine.setHash(of: normalized, in: &scratch.replacement)
-                    } else {
-                        scratch.replacement.removeAll(keepingCapacity: true)
-                        appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
-                    }
-                    if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
-                }
-            } else {
-                scratch.replacement.removeAll(keepingCapacity: true)
-                normalizer.normalize(value, into: &scratch.normalized)
-                scratch.normalized.withUnsafeBytes { normalized in
-                    appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
-                    if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
-                }
+            case .fixed(let fixed), .detector(_, let fixed): hash(value, normalizedBy: fixed, program, scratch)
+            case .auto: hash(value, normalizedBy: autoNormalizer(for: value, scratch: scratch), program, scratch)
             }
             return .replaced
         case .scan:
@@ -330,6 +303,47 @@ public struct ValueMasker: Sendable {
             return .replaced
         case .json:
             return maskJSONCell(value, with: program.cell!, scratch: scratch, statistics: &statistics)
+        }
+    }
+
+    /// The keyed hash of `value` under `normalizer` (or trimmed, when the normaliser cannot read
+    /// it: a value it cannot read would collapse with every other such value, `n/a` and
+    /// `unknown` both `+1`, so it is hashed as it is, and counted), into `scratch.replacement`.
+    @inline(__always)
+    func hash(_ value: UnsafeRawBufferPointer, normalizedBy normalizer: Normalizer, _ program: PolicyProgram, _ scratch: MaskScratch) {
+        scratch.hashedUnreadable = !normalizer.canRead(value)
+        if scratch.hashedUnreadable {
+            hashNormalized(value, by: .trim, program, scratch)
+        } else {
+            hashNormalized(value, by: normalizer, program, scratch)
+        }
+    }
+
+    @inline(__always)
+    private func hashNormalized(_ value: UnsafeRawBufferPointer, by normalizer: Normalizer, _ program: PolicyProgram, _ scratch: MaskScratch) {
+        let key = program.hashOptions.key
+        let keepDomain = program.hashOptions.keepDomain
+        let capacity = normalizer.maximumCount(forValueOf: value.count)
+        if capacity <= 512 {
+            // Emails and phones: normalised on the stack and hashed from there.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+                let count = normalizer.normalize(value, to: buffer.baseAddress!)
+                let normalized = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count)
+                if key == nil, let hashEngine {
+                    hashEngine.setHash(of: normalized, in: &scratch.replacement)
+                } else {
+                    scratch.replacement.removeAll(keepingCapacity: true)
+                    appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
+                }
+                if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
+            }
+        } else {
+            scratch.replacement.removeAll(keepingCapacity: true)
+            normalizer.normalize(value, into: &scratch.normalized)
+            scratch.normalized.withUnsafeBytes { normalized in
+                appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
+                if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
+            }
         }
     }
 
