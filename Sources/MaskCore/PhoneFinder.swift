@@ -862,12 +862,8 @@ public struct PhoneFinder: Sendable, Equatable {
         return nil
     }
 
-    func startsWith(_ digits: UnsafeMutableBufferPointer<UInt8>, count: Int, _ prefix: [UInt8], at offset: Int) -> Bool {
-        guard count - offset > prefix.count else { return false }
-        for (index, digit) in prefix.enumerated() where digits[offset + index] != digit { return false }
-        return true
-    }
-
+    /// Whether `digits[offset..<count]` starts with `prefix` and goes on after it (a national
+    /// prefix from `PhonePlan.nationalPrefix(ofRegion:)`).
     @inline(__always)
     func startsWith(_ digits: UnsafeMutableBufferPointer<UInt8>, count: Int, _ prefix: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
         guard count - offset > prefix.count else { return false }

@@ -210,7 +210,8 @@ public final class PhonePlan: Sendable {
     /// without the retains).
     @inline(__always)
     func nationalPrefix(ofRegion region: Int) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: prefixTable + 8 * region, count: prefixCountTable[region])
+        precondition(region >= 0 && region < regions.count)
+        return UnsafeBufferPointer(start: prefixTable + 8 * region, count: prefixCountTable[region])
     }
 
     /// `regions(callingCode:)` without the dictionary lookup and the array.
@@ -222,7 +223,10 @@ public final class PhonePlan: Sendable {
 
     /// The calling code of a region (`plan.regions[region].callingCode`, without the retain).
     @inline(__always)
-    func callingCode(ofRegion region: Int) -> Int { callingCodeTable[region] }
+    func callingCode(ofRegion region: Int) -> Int {
+        precondition(region >= 0 && region < regions.count)
+        return callingCodeTable[region]
+    }
 
     /// The index of the region with this ISO code (case-insensitive), if the plan knows it.
     public func regionIndex(isoCode: String) -> Int? {
