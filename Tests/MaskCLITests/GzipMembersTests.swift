@@ -241,4 +241,28 @@ import Testing
                     "level \(level): \(run.stdout.count) bytes, zlib \(reference)")
         }
     }
+
+    /// `--rejects FILE.gz` is one member too: the first-member-only reader gets the header and
+    /// every reject, masked; with no reject the file is still valid gzip holding the header.
+    @Test func rejectsAreOneMember() throws {
+        var csv = "id,email,notes\n"
+        for row in 0..<300 {
+            // Every third record has a field too many: a reject.
+            csv += row % 3 == 0 ? "\(row),user\(row)@example.com,a,extra\n" : "\(row),user\(row)@example.com,fine\n"
+        }
+        let input = directory.write("bad.csv", csv)
+        let clean = directory.write("clean.csv", "id,email,notes\n1,a@example.com,x\n")
+        let rules = MaskBinary.rules("pii.yaml")
+        for (file, expected) in [(input, 100), (clean, 0)] {
+            let rejects = directory.file("rejects-\(expected).csv.gz")
+            let run = Runner.mask(["--rules", rules, "--input", file, "--rejects", rejects, "--chunk-size", "1K", "--compress", "none"], in: directory)
+            try #require(run.status == 0, "\(run.stderr)")
+            let member = try #require(try firstMember([rejects]).first)
+            #expect(member.complete && member.leftover == 0, "one complete member")
+            let lines = String(decoding: member.output, as: UTF8.self).split(separator: "\n")
+            #expect(lines.first == "id,email,notes", "the header first")
+            #expect(lines.count == 1 + expected, "every reject: \(lines.count - 1) of \(expected)")
+            #expect(!lines.contains { $0.contains("@example.com") }, "rejects are masked")
+        }
+    }
 }
