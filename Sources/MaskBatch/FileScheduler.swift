@@ -183,7 +183,9 @@ final class FileScheduler: @unchecked Sendable {
         progress.fileDone(file: index, status: result.status, bytes: result.inputBytes)
         let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1_000_000) }
         switch result.status {
-        case .failed:
+        case .failed where !options.finalizeOnly:
+            // `--finalize` masks nothing and ends at once: its missing inputs are listed once, in
+            // the run's failures, not also as they are found.
             progress.print("error: \(DisplayName.of(result.input)): \(result.error ?? "failed")", always: true, log: options.log)
         case .masked where options.listFiles:
             let outputs = result.outputs.count == 1 ? DisplayName.of(result.outputs[0]) : "\(result.outputs.count) parts"

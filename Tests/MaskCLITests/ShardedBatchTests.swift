@@ -123,6 +123,7 @@ import Testing
         let missing = batch(["--finalize"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("late.csv"), "\(missing.stderr)")
+        #expect(missing.stderr.components(separatedBy: "late.csv").count == 2, "named once: \(missing.stderr)")
         #expect(!missing.stderr.contains("users-0.csv"))
         for shard in 0..<2 {
             let rerun = batch(["--shard", "\(shard)/2", "--report", directory.file("r\(shard).json")])
