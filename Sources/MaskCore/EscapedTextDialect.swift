@@ -19,6 +19,14 @@ import Darwin
 /// the quote itself (only `""` is an escape, as LOAD DATA reads it) and NULL is written `"N`.
 public struct EscapedTextDialect: Sendable, Equatable {
     /// Whose escape table applies.
+    /// Whether `record` is PostgreSQL's end-of-data marker: a line of just `\.`, which
+    /// pg_dump writes after each table's COPY data and `COPY FROM` reads as the end. It is no
+    /// record (a one-column value `.` is written `.`), so it is passed through as it came.
+    public func isEndOfDataMarker(_ record: CSVRecordSpan, in chunk: UnsafeRawBufferPointer) -> Bool {
+        flavor == .postgres && record.contentEnd - record.start == 2
+            && chunk[record.start] == Self.backslash && chunk[record.start + 1] == UInt8(ascii: ".")
+    }
+
     public enum Flavor: String, Sendable {
         /// PostgreSQL COPY text: `\b \f \n \r \t \v \\`, octal `\NNN`, hex `\xHH`; CRLF line ends read as LF.
         case postgres

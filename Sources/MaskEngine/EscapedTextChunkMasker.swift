@@ -145,8 +145,9 @@ public struct EscapedTextChunkMasker: Sendable {
         while position < chunk.count {
             guard let record = dialect.nextRecord(in: chunk, from: position, fields: &scratch.fields) else { break }
             position = record.end
-            if record.isBlankLine && expected != 1 {
-                // A blank line holds no record: it passes through as it came and is not counted.
+            if record.isBlankLine && expected != 1 || dialect.isEndOfDataMarker(record, in: chunk) {
+                // A blank line holds no record, nor does PostgreSQL's `\.` end-of-data line: they
+                // pass through as they came and are not counted.
                 if copyStart >= 0 && copyEnd == record.start { copyEnd = record.end } else {
                     flush(&output)
                     copyStart = record.start
@@ -286,7 +287,7 @@ public struct EscapedTextVerifier: ChunkScanning {
         var record = 0
         while position < chunk.count, let span = dialect.nextRecord(in: chunk, from: position, fields: &scratch.fields) {
             position = span.end
-            if span.isBlankLine { continue }
+            if span.isBlankLine || dialect.isEndOfDataMarker(span, in: chunk) { continue }
             record += 1
             statistics.recordsIn += 1
             if let problem = span.problem {

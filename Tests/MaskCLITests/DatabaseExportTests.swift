@@ -112,6 +112,42 @@ import Testing
         postgresChecks(cluster, database: database)
     }
 
+    /// The `\.` line pg_dump writes after each table's COPY data is the end-of-data marker, not a
+    /// one-field record: it passes through as it came, is not counted, and the masked data with it
+    /// loads back through `COPY FROM` (which stops there, as it would on the input).
+    @Test(arguments: ["1", "3", "2M"])
+    func pgDumpEndOfDataMarkerPassesThrough(chunkSize: String) throws {
+        let input = directory.write("dump-\(chunkSize).txt", "1\tann@example.com\tkeep\n2\t\\N\tx\n\\.\n")
+        let result = Runner.mask(
+            ["--rules", MaskBinary.rules("pii.yaml"), "--format", "pgtext", "--no-header", "--compress", "none", "--input", input,
+             "--chunk-size", chunkSize, "--report", directory.file("dump-\(chunkSize).json")],
+            in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutText.hasSuffix("\n\\.\n"), "the marker comes out as it went in: \(result.stdoutText)")
+        #expect(!result.stdoutText.contains("ann@example.com"))
+        let report = try JSONSerialization.jsonObject(with: Data(directory.read("dump-\(chunkSize).json"))) as! [String: Any]
+        #expect(report["records_in"] as? Int == 2 && report["records_out"] as? Int == 2, "the marker is no record: \(report)")
+    }
+
+    @Test func pgDumpDataWithItsMarkerLoadsBackThroughCopyFrom() throws {
+        let cluster = PostgresCluster.shared
+        let database = try postgresSetup(cluster)
+        let export = directory.file("people-dump.txt")
+        let masked = directory.file("people-dump.masked.txt")
+        // pg_dump's own data section: COPY ... FROM stdin; the rows; \.
+        let dump = Runner.run("/usr/bin/pg_dump", ["--data-only", "--table", "people", cluster.url(database: database)],
+                              environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"], in: directory)
+        try #require(dump.status == 0, "\(dump.stderr)")
+        let lines = dump.stdoutText.components(separatedBy: "\n")
+        let copy = try #require(lines.firstIndex { $0.hasPrefix("COPY ") })
+        let end = try #require(lines[copy...].firstIndex(of: "\\."), "pg_dump ends its data with \\.")
+        _ = directory.write("people-dump.txt", lines[(copy + 1)...end].joined(separator: "\n") + "\n")
+        _ = try mask(["--format", "pgtext", "--no-header"], input: export, output: masked, numbered: true)
+        let (loaded, loadOutput) = cluster.psql("\\copy back from '\(masked)' with (format text)", database: database)
+        try #require(loaded == 0, "\(loadOutput)")
+        postgresChecks(cluster, database: database)
+    }
+
     @Test func postgresCSVCopyKeepsNullsThroughCopyFrom() throws {
         let cluster = PostgresCluster.shared
         let database = try postgresSetup(cluster)
