@@ -64,8 +64,6 @@ public final class PhonePlan: Sendable {
     }
 
     public let regions: [Region]
-    /// Region indices by calling code, the main region first.
-    let regionsByCallingCode: [Int: [Int]]
     let regionIndexByISO: [String: Int]
     /// All automata, one table: state `s` of automaton `a` reads digit `d` at
     /// `(base[a] + s) * 10 + d`; `0xFFFF` is the dead state.
@@ -84,7 +82,7 @@ public final class PhonePlan: Sendable {
     /// Each region's national prefix, at `8 * region` (at most 8 digits; the count beside).
     nonisolated(unsafe) private let prefixTable: UnsafeMutablePointer<UInt8>
     nonisolated(unsafe) private let prefixCountTable: UnsafeMutablePointer<Int>
-    /// `regionsByCallingCode` flattened: the regions of code `c` (0...999) are
+    /// Region indices by calling code: the regions of code `c` (0...999) are
     /// `codeRegionTable[codeStartTable[c]..<codeStartTable[c + 1]]`, the main region first.
     nonisolated(unsafe) private let codeStartTable: UnsafeMutablePointer<Int>
     nonisolated(unsafe) private let codeRegionTable: UnsafeMutablePointer<Int>
@@ -150,7 +148,6 @@ public final class PhonePlan: Sendable {
             if region.isoCode != "001" { byISO[region.isoCode] = index }
         }
         self.regions = regions
-        self.regionsByCallingCode = byCode
         self.regionIndexByISO = byISO
         transitionTable = .allocate(capacity: transitions.count)
         transitionTable.initialize(from: transitions, count: transitions.count)
@@ -214,7 +211,7 @@ public final class PhonePlan: Sendable {
         return UnsafeBufferPointer(start: prefixTable + 8 * region, count: prefixCountTable[region])
     }
 
-    /// `regions(callingCode:)` without the dictionary lookup and the array.
+    /// `regions(callingCode:)` without the array.
     @inline(__always)
     func regionSpan(callingCode code: Int) -> UnsafeBufferPointer<Int> {
         guard code >= 0 && code <= 999 else { return UnsafeBufferPointer(start: codeRegionTable, count: 0) }
@@ -238,7 +235,7 @@ public final class PhonePlan: Sendable {
 
     /// The regions that share a calling code, main region first (empty if no region has it).
     public func regions(callingCode: Int) -> [Int] {
-        regionsByCallingCode[callingCode] ?? []
+        Array(regionSpan(callingCode: callingCode))
     }
 
     /// Whether `digits` (values 0-9) is a number of one of the region's types.
