@@ -59,26 +59,26 @@ public struct KeyedHasher: Sendable {
                 appendHash(of: value, to: &output)
                 return
             }
-            withUnsafeTemporaryAllocation(byteCount: 32 + 64, alignment: 8) { scratch in
-                let digest = scratch.baseAddress!
-                schedule.authenticationCode(of: value, into: digest)
-                let produced = encode(UnsafeRawPointer(digest), into: digest + 32)
-                output.replaceSubrange(0..<output.count, with: UnsafeRawBufferPointer(start: digest + 32, count: produced))
-            }
+            withEncodedHash(of: value) { output.replaceSubrange(0..<output.count, with: $0) }
         }
 
         /// Appends prefix + encoded (truncated) HMAC of `value` to `output`.
-        ///
-        /// The digest and its encoding (at most 64 characters) are built on the stack and
-        /// appended in one piece: appending character by character cost a uniqueness check each.
         @inline(__always)
         func appendHash(of value: UnsafeRawBufferPointer, to output: inout [UInt8]) {
             if !prefix.isEmpty { output.append(contentsOf: prefix) }
+            withEncodedHash(of: value) { output.append(contentsOf: $0) }
+        }
+
+        /// The encoded (truncated) HMAC of `value`, without the prefix. The digest and its
+        /// encoding (at most 64 characters) are built on the stack and handed over in one piece:
+        /// appending character by character cost a uniqueness check each.
+        @inline(__always)
+        private func withEncodedHash(of value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
             withUnsafeTemporaryAllocation(byteCount: 32 + 64, alignment: 8) { scratch in
                 let digest = scratch.baseAddress!
                 schedule.authenticationCode(of: value, into: digest)
                 let produced = encode(UnsafeRawPointer(digest), into: digest + 32)
-                output.append(contentsOf: UnsafeRawBufferPointer(start: digest + 32, count: produced))
+                body(UnsafeRawBufferPointer(start: digest + 32, count: produced))
             }
         }
 

@@ -329,19 +329,13 @@ public struct ValueMasker: Sendable {
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
                 let count = normalizer.normalize(value, to: buffer.baseAddress!)
                 let normalized = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count)
-                if key == nil, let hashEngine {
-                    hashEngine.setHash(of: normalized, in: &scratch.replacement)
-                } else {
-                    scratch.replacement.removeAll(keepingCapacity: true)
-                    appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
-                }
+                setKeyedHash(of: normalized, key: key, in: &scratch.replacement)
                 if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
             }
         } else {
-            scratch.replacement.removeAll(keepingCapacity: true)
             normalizer.normalize(value, into: &scratch.normalized)
             scratch.normalized.withUnsafeBytes { normalized in
-                appendKeyedHash(of: normalized, key: key, to: &scratch.replacement)
+                setKeyedHash(of: normalized, key: key, in: &scratch.replacement)
                 if keepDomain { Self.appendDomain(of: normalized, to: &scratch.replacement) }
             }
         }
@@ -394,13 +388,13 @@ public struct ValueMasker: Sendable {
         apply(PolicyProgram(policy), to: value, scratch: scratch, statistics: &statistics)
     }
 
-    /// Appends the keyed hash of `normalized` under the rules' named key `key`, or the default
-    /// key, through the engines: reaching the hasher struct copied it, its alphabets and its
-    /// named keys on every hashed value, which showed in the profile.
+    /// Replaces `output` by the keyed hash of `normalized` under the rules' named key `key`, or
+    /// the default key, through the engines. Neither the hasher nor an engine is bound to a
+    /// local: copying the hasher struct, and even retaining an engine, showed per hashed value.
     @inline(__always)
-    func appendKeyedHash(of normalized: UnsafeRawBufferPointer, key: String?, to output: inout [UInt8]) {
-        if let key { namedHashEngines[key]!.appendHash(of: normalized, to: &output) }
-        else { hashEngine!.appendHash(of: normalized, to: &output) }
+    func setKeyedHash(of normalized: UnsafeRawBufferPointer, key: String?, in output: inout [UInt8]) {
+        if let key { namedHashEngines[key]!.setHash(of: normalized, in: &output) }
+        else { hashEngine!.setHash(of: normalized, in: &output) }
     }
 
     /// The normaliser of the first detector that matches the whole (trimmed) value, else trim.
