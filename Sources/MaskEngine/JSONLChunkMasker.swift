@@ -225,11 +225,11 @@ struct LineMasker: ~Copyable {
     /// Per slot: whether changes are also counted per path (pattern rules and the default).
     let tracksPaths: [Bool]
     /// Nodes changed on the current line (one entry per change), counted when the line is valid.
-    var linePathChanges = Int32List()
+    var linePathChanges = RawBuffer<Int32>(capacity: 64)
     /// Slots whose `line.fieldChanges` or `line.fieldUnreadable` the current line counted (an
     /// entry per count): committing a line visits these, not every rule's counters (a profile
     /// showed the loops over all of them, once per line, at 2-3% of JSONL masking).
-    var lineSlots = Int32List()
+    var lineSlots = RawBuffer<Int32>(capacity: 64)
     let chunk: UnsafeRawBufferPointer
     let scratch: MaskScratch
     let paths: PathTable
@@ -620,7 +620,7 @@ struct LineMasker: ~Copyable {
 /// used as maps with many distinct keys cost O(1) per key. Keys are stored once each; a node's
 /// full path text is rendered only when the node is created.
 ///
-/// Nodes and keys live in manually grown buffers: the lookups run a few times per record, and
+/// Nodes and keys live in manually grown buffers (`RawBuffer`): the lookups run a few times per record, and
 /// array bounds and uniqueness checks were a visible share of them.
 final class PathTable {
     struct Node {
@@ -643,12 +643,11 @@ final class PathTable {
 
     let matcher: FieldPathMatcher
     let defaultSlot: Int32
-    private var nodes: UnsafeMutablePointer<Node>
-    private var nodeCount = 0
-    private var nodeCapacity = 64
-    private var keys: UnsafeMutablePointer<UInt8>
-    private var keyCount = 0
-    private var keyCapacity = 1024
+    private var nodeBuffer = RawBuffer<Node>(capacity: 64)
+    private var keyBuffer = RawBuffer<UInt8>(capacity: 1024)
+    private var nodes: UnsafeMutablePointer<Node> { nodeBuffer.base }
+    private var nodeCount: Int { nodeBuffer.count }
+    private var keys: UnsafeMutablePointer<UInt8> { keyBuffer.base }
     private var buckets: [Int32]
     private var entries = 0
     private var path: [UInt8] = []
@@ -657,15 +656,13 @@ final class PathTable {
     init(matcher: FieldPathMatcher, defaultSlot: Int32) {
         self.matcher = matcher
         self.defaultSlot = defaultSlot
-        nodes = .allocate(capacity: nodeCapacity)
-        keys = .allocate(capacity: keyCapacity)
         buckets = Array(repeating: -1, count: 64)
         append(Node(parent: -1, isElement: false, slot: defaultSlot, keyStart: 0, keyLength: 0, hash: 0))
     }
 
     deinit {
-        nodes.deallocate()
-        keys.deallocate()
+        nodeBuffer.deallocate()
+        keyBuffer.deallocate()
     }
 
     @inline(__always)
@@ -678,15 +675,7 @@ final class PathTable {
     func markKeyClean(_ node: Int32) { nodes[Int(node)].keyClean = true }
 
     private func append(_ node: Node) {
-        if nodeCount == nodeCapacity {
-            let grown = UnsafeMutablePointer<Node>.allocate(capacity: nodeCapacity * 2)
-            grown.moveInitialize(from: nodes, count: nodeCount)
-            nodes.deallocate()
-            nodes = grown
-            nodeCapacity *= 2
-        }
-        (nodes + nodeCount).initialize(to: node)
-        nodeCount += 1
+        nodeBuffer.append(node)
     }
 
     /// The node of the array elements under `parent`.
@@ -727,22 +716,12 @@ final class PathTable {
             }
             bucket = (bucket + 1) & mask
         }
-        if keyCount + key.count > keyCapacity {
-            let capacity = max(keyCapacity * 2, keyCount + key.count)
-            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-            grown.initialize(from: keys, count: keyCount)
-            keys.deallocate()
-            keys = grown
-            keyCapacity = capacity
-        }
-        if let source = key.baseAddress {
-            (keys + keyCount).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: key.count)
-        }
+        let keyStart = keyBuffer.count
+        keyBuffer.append(contentsOf: key.assumingMemoryBound(to: UInt8.self))
         let node = Int32(nodeCount)
         append(Node(
-            parent: parent, isElement: false, slot: defaultSlot, keyStart: Int32(keyCount), keyLength: Int32(key.count),
+            parent: parent, isElement: false, slot: defaultSlot, keyStart: Int32(keyStart), keyLength: Int32(key.count),
             hash: hash))
-        keyCount += key.count
         buckets[bucket] = node
         entries += 1
         let owner = nodes + Int(parent)
@@ -853,35 +832,4 @@ final class PathTable {
             }
         }
     }
-}
-
-/// A growable list of `Int32` in a raw buffer, for what a line appends to once per changed value:
-/// it must cost no uniqueness check or retain (an array showed in a profile). Freed explicitly
-/// (`deallocate`), by the masker that owns it.
-struct Int32List {
-    private var base = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
-    private var capacity = 64
-    private(set) var count = 0
-
-    subscript(index: Int) -> Int32 {
-        precondition(index >= 0 && index < count)
-        return base[index]
-    }
-
-    @inline(__always)
-    mutating func append(_ value: Int32) {
-        if count == capacity {
-            let grown = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * 2)
-            grown.initialize(from: base, count: count)
-            base.deallocate()
-            base = grown
-            capacity *= 2
-        }
-        base[count] = value
-        count += 1
-    }
-
-    mutating func removeAll() { count = 0 }
-
-    func deallocate() { base.deallocate() }
 }
