@@ -160,37 +160,9 @@ import Glibc
         #expect(missing.stderr.contains("list gs://no-such-bucket-"), "\(missing.stderr)")
     }
 
-    /// Sharded batches on the bucket, as a Kubernetes Indexed Job or an Argo fan-out runs them:
-    /// two shards each commit their share (no run manifest, no `_SUCCESS`), `--finalize` refuses
-    /// while a share is missing, then writes `_batch_manifest.json` and `_SUCCESS`; what a loader
-    /// downloads is what pipe mode gives.
+    /// Two shards and `--finalize` on the bucket (`BatchFixtures.shardsThenFinalize`).
     @Test func shardsThenFinalizeOnTheBucket() throws {
         defer { directory.remove() }
-        let bucket = server.createBucket(in: directory)
-        let local = directory.file("src")
-        let expected = BatchFixtures.mixedTree(at: local, in: directory)
-        server.upload(local, bucket: bucket, prefix: "raw/", in: directory)
-        let arguments = ["--input", "gs://\(bucket)/raw", "--output", "gs://\(bucket)/masked/"]
-
-        let (shard0, first) = batch(arguments + ["--shard", "0/2"], report: "shard0.json")
-        #expect(shard0.status == 0, "\(shard0.stderr)")
-        let early = batch(arguments + ["--finalize"], report: "early.json").0
-        #expect(early.status == 1, "\(early.stderr)")
-        #expect(early.stderr.contains("not masked yet"), "\(early.stderr)")
-        var keys = server.objects(bucket: bucket, prefix: "masked/", in: directory).keys
-        #expect(!keys.contains("_SUCCESS") && !keys.contains("_batch_manifest.json"), "\(keys.sorted())")
-
-        let (shard1, second) = batch(arguments + ["--shard", "1/2"], report: "shard1.json")
-        #expect(shard1.status == 0, "\(shard1.stderr)")
-        #expect((first["files_masked"] as? Int ?? 0) + (second["files_masked"] as? Int ?? 0) == expected.count, "\(first) \(second)")
-        #expect((first["files_masked"] as? Int ?? 0) > 0 && (second["files_masked"] as? Int ?? 0) > 0, "both shards had work")
-        let (finalized, report) = batch(arguments + ["--finalize"], report: "final.json")
-        #expect(finalized.status == 0, "\(finalized.stderr)")
-        #expect(report["status"] as? String == "succeeded", "\(report)")
-        keys = server.objects(bucket: bucket, prefix: "masked/", in: directory).keys
-        #expect(keys.contains("_SUCCESS") && keys.contains("_batch_manifest.json"), "\(keys.sorted())")
-
-        server.download(bucket: bucket, prefix: "masked/", to: directory.file("dl"), in: directory)
-        BatchFixtures.expectSameAsPipeMode(expected, source: local, output: directory.file("dl"), rules: directory.file("rules.yaml"), in: directory)
+        BatchFixtures.shardsThenFinalize(on: server, in: directory) { batch($0, report: $1) }
     }
 }

@@ -342,3 +342,65 @@ enum BatchFixtures {
         #expect(second.stderr.contains("another mask batch"), "\(second.stderr)")
     }
 }
+
+/// What the sharded-batch test needs of a bucket server (moto's S3, the GCS emulator).
+protocol BucketTestServer {
+    var scheme: String { get }
+    func createBucket(in directory: TemporaryDirectory) -> String
+    func upload(_ local: String, bucket: String, prefix: String, in directory: TemporaryDirectory)
+    func objectKeys(bucket: String, prefix: String, in directory: TemporaryDirectory) -> Set<String>
+    func download(bucket: String, prefix: String, to local: String, in directory: TemporaryDirectory)
+}
+
+extension S3TestServer: BucketTestServer {
+    var scheme: String { "s3" }
+    func objectKeys(bucket: String, prefix: String, in directory: TemporaryDirectory) -> Set<String> {
+        Set(objects(bucket: bucket, prefix: prefix, in: directory).keys)
+    }
+}
+
+extension GCSTestServer: BucketTestServer {
+    var scheme: String { "gs" }
+    func objectKeys(bucket: String, prefix: String, in directory: TemporaryDirectory) -> Set<String> {
+        Set(objects(bucket: bucket, prefix: prefix, in: directory).keys)
+    }
+}
+
+extension BatchFixtures {
+    /// Sharded batches on a bucket, as a Kubernetes Indexed Job or an Argo fan-out runs them:
+    /// two shards each commit their share (no run manifest, no `_SUCCESS`), `--finalize` refuses
+    /// while a share is missing, then writes `_batch_manifest.json` and `_SUCCESS`; what a loader
+    /// downloads is what pipe mode gives. `batch` runs `mask batch` with the arguments and a
+    /// report file name, and returns the run and its report.
+    static func shardsThenFinalize(
+        on server: some BucketTestServer, in directory: TemporaryDirectory,
+        batch: ([String], String) -> (RunResult, [String: Any])
+    ) {
+        let bucket = server.createBucket(in: directory)
+        let local = directory.file("src")
+        let expected = mixedTree(at: local, in: directory)
+        server.upload(local, bucket: bucket, prefix: "raw/", in: directory)
+        let arguments = ["--input", "\(server.scheme)://\(bucket)/raw", "--output", "\(server.scheme)://\(bucket)/masked/"]
+
+        let (shard0, first) = batch(arguments + ["--shard", "0/2"], "shard0.json")
+        #expect(shard0.status == 0, "\(shard0.stderr)")
+        let early = batch(arguments + ["--finalize"], "early.json").0
+        #expect(early.status == 1, "\(early.stderr)")
+        #expect(early.stderr.contains("not masked yet"), "\(early.stderr)")
+        var keys = server.objectKeys(bucket: bucket, prefix: "masked/", in: directory)
+        #expect(!keys.contains("_SUCCESS") && !keys.contains("_batch_manifest.json"), "\(keys.sorted())")
+
+        let (shard1, second) = batch(arguments + ["--shard", "1/2"], "shard1.json")
+        #expect(shard1.status == 0, "\(shard1.stderr)")
+        #expect((first["files_masked"] as? Int ?? 0) + (second["files_masked"] as? Int ?? 0) == expected.count, "\(first) \(second)")
+        #expect((first["files_masked"] as? Int ?? 0) > 0 && (second["files_masked"] as? Int ?? 0) > 0, "both shards had work")
+        let (finalized, report) = batch(arguments + ["--finalize"], "final.json")
+        #expect(finalized.status == 0, "\(finalized.stderr)")
+        #expect(report["status"] as? String == "succeeded", "\(report)")
+        keys = server.objectKeys(bucket: bucket, prefix: "masked/", in: directory)
+        #expect(keys.contains("_SUCCESS") && keys.contains("_batch_manifest.json"), "\(keys.sorted())")
+
+        server.download(bucket: bucket, prefix: "masked/", to: directory.file("dl"), in: directory)
+        expectSameAsPipeMode(expected, source: local, output: directory.file("dl"), rules: directory.file("rules.yaml"), in: directory)
+    }
+}
