@@ -91,7 +91,7 @@ let package = Package(
         .target(name: "MaskSynthetic"),
         .target(
             name: "MaskBench",
-            dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskSynthetic"],
+            dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskCompression", "MaskPipeline", "MaskSynthetic"],
             swiftSettings: hotPath),
         // mask rules suggest: a complete, fail-closed rules file from a sample.
         .target(name: "MaskSuggest", dependencies: ["MaskCore", "MaskRules", "MaskEngine", "MaskPipeline"]),

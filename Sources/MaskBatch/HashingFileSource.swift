@@ -40,8 +40,8 @@ final class HashingFileSource: ByteSource {
     /// The SHA-256 of every byte read so far (the whole file once the engine reached its end).
     var sha256: String { Hex.string(digest.hasher.finalize()) }
 
-    func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
-        try source.read(into: &buffer, limit: limit)
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try source.read(into: buffer)
     }
 
     /// Reads the rest of the file (without decoding) so the digest covers all of it.

@@ -11,7 +11,7 @@ public enum InputLoader {
         guard bytes.count >= 2, bytes[0] == 0x1F, bytes[1] == 0x8B else { return bytes }
         let decoder = try GzipStreamDecoder()
         var output: [UInt8] = []
-        try bytes.withUnsafeBytes { try decoder.decompress($0, into: &output) }
+        try bytes.withUnsafeBytes { try decoder.decompress($0, appendingTo: &output) }
         try decoder.finish()
         return output
     }

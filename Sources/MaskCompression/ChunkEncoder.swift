@@ -17,11 +17,36 @@ public protocol ChunkEncoder: AnyObject {
     func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8])
 }
 
-/// Decompresses a stream of compressed input, block by block as it is read.
+/// Decompresses a stream of compressed input, block by block as it is read, into memory the
+/// caller provides: the reader fills a chunk in place, so decoded bytes are written once.
 public protocol StreamDecoder: AnyObject {
-    func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws
+    /// Decodes from `input` into `output` until the output is full, or the input is used up and
+    /// nothing decoded is left inside the decoder. Called with empty input, it hands out what the
+    /// decoder still holds.
+    /// - Returns: the input bytes used and the output bytes written.
+    func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int)
     /// - Throws: when the input ended inside a member or frame (a truncated file).
     func finish() throws
+}
+
+extension StreamDecoder {
+    /// Decodes all of `input` and appends it to `output` (whole-file readers: bench, tests).
+    public func decompress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) throws {
+        var used = 0
+        while true {
+            let start = output.count
+            let room = max(256 * 1024, input.count - used)
+            var step = (consumed: 0, produced: 0)
+            output.append(contentsOf: repeatElement(0, count: room))
+            try output.withUnsafeMutableBytes { buffer in
+                step = try decompress(UnsafeRawBufferPointer(rebasing: input[used...]), into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...]))
+            }
+            output.removeSubrange((start + step.produced)...)
+            used += step.consumed
+            if step.produced < room && used == input.count { return }
+            if step.consumed == 0 && step.produced == 0 { return }
+        }
+    }
 }
 
 extension GzipMemberEncoder: ChunkEncoder {}

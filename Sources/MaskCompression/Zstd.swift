@@ -42,7 +42,6 @@ extension ZstdFrameEncoder: ChunkEncoder {}
 /// any `.zst` file), each frame's checksum verified when it has one.
 public final class ZstdStreamDecoder: StreamDecoder {
     private let context: OpaquePointer
-    private var window = [UInt8](repeating: 0, count: 256 * 1024)
     private var consumed = 0
     /// Between frames (or before the first): 0 from the last call means a frame ended there.
     private var frameOpen = false
@@ -55,27 +54,28 @@ public final class ZstdStreamDecoder: StreamDecoder {
         ZSTD_freeDCtx(context)
     }
 
-    public func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws {
-        guard let base = input.baseAddress, input.count > 0 else { return }
-        var source = ZSTD_inBuffer(src: base, size: input.count, pos: 0)
-        var produced = 0
-        // Until the input is used up and the last call did not fill the window (a full window
-        // may leave decoded bytes inside the context).
-        repeat {
-            let result = window.withUnsafeMutableBytes { buffer -> Int in
-                var destination = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
-                let result = ZSTD_decompressStream(context, &destination, &source)
-                produced = destination.pos
-                return result
-            }
+    /// Decodes straight into `output` (the context keeps the window between calls), until the
+    /// output is full or the input is used up.
+    public func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
+        guard let destinationBase = output.baseAddress, output.count > 0 else { return (0, 0) }
+        var source = ZSTD_inBuffer(src: input.baseAddress ?? UnsafeRawPointer(destinationBase), size: input.count, pos: 0)
+        var destination = ZSTD_outBuffer(dst: destinationBase, size: output.count, pos: 0)
+        while destination.pos < destination.size {
+            let before = (source.pos, destination.pos)
+            let result = ZSTD_decompressStream(context, &destination, &source)
             if ZSTD_isError(result) != 0 {
                 throw CompressionError(message: String(cString: ZSTD_getErrorName(result)), compressedOffset: consumed + source.pos)
             }
-            if produced > 0 { output.append(contentsOf: window[0..<produced]) }
+            // No progress: the input is used up and nothing is left to flush. Only a call that
+            // did something says where a frame stands (between frames, an empty call returns
+            // the size of the next header).
+            if source.pos == before.0 && destination.pos == before.1 { break }
             // 0: a frame just ended and its checksum matched; else more of it is expected.
             frameOpen = result != 0
-        } while source.pos < source.size || produced == window.count
-        consumed += source.size
+            if source.pos == source.size && frameOpen && destination.pos < destination.size { break }
+        }
+        consumed += source.pos
+        return (source.pos, destination.pos)
     }
 
     public func finish() throws {

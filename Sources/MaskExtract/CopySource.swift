@@ -16,9 +16,9 @@ public final class CopySource: ByteSource {
 
     public var compressedBytesRead: Int? { nil }
 
-    public func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         do {
-            return try stream.read(into: &buffer, limit: limit)
+            return try stream.read(into: buffer)
         } catch let error as PostgresError {
             throw IOFailure("\(DisplayName.of(name)): \(error)")
         }

@@ -115,7 +115,7 @@ final class MySQLRowSource: ByteSource {
 
     var compressedBytesRead: Int? { nil }
 
-    func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while pendingStart >= pending.count {
             if finished { return 0 }
             pending.removeAll(keepingCapacity: true)
@@ -132,8 +132,8 @@ final class MySQLRowSource: ByteSource {
                 throw IOFailure("\(DisplayName.of(name)): \(error)")
             }
         }
-        let count = min(limit, pending.count - pendingStart)
-        buffer.append(contentsOf: pending[pendingStart..<pendingStart + count])
+        let count = min(buffer.count, pending.count - pendingStart)
+        pending.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[pendingStart..<pendingStart + count])) }
         pendingStart += count
         return count
     }

@@ -99,10 +99,24 @@ public final class Chunker: @unchecked Sendable {
         carryOffset -= bytes.count
     }
 
+    /// Reads until `minimum` bytes are buffered or the input ends. The source writes straight
+    /// into the new buffer (an array's spare capacity cannot be written, so the buffer is made
+    /// anew with the carried bytes in front: after a chunk, a partial record).
     private func fill(minimum: Int) throws {
-        if carry.capacity < minimum { carry.reserveCapacity(max(minimum, carry.capacity * 2)) }
-        while carry.count < minimum && !endOfInput {
-            if try source.read(into: &carry, limit: minimum - carry.count) == 0 { endOfInput = true }
+        guard carry.count < minimum && !endOfInput else { return }
+        let carried = carry
+        carry = try Array(unsafeUninitializedCapacity: minimum) { buffer, count in
+            let memory = UnsafeMutableRawBufferPointer(buffer)
+            carried.withUnsafeBytes { memory.copyMemory(from: $0) }
+            count = carried.count
+            while count < minimum {
+                let read = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: memory[count..<minimum]))
+                if read == 0 {
+                    endOfInput = true
+                    break
+                }
+                count += read
+            }
         }
     }
 
@@ -127,13 +141,10 @@ public final class Chunker: @unchecked Sendable {
         if count == carry.count {
             bytes = carry
             carry = []
-            carry.reserveCapacity(targetSize + 64 * 1024)
         } else {
             // The chunk keeps the buffer it was read into (truncated in place); only the tail,
             // a partial record, is copied. Copying the chunk out cost a memcpy and fresh pages.
-            var rest: [UInt8] = []
-            rest.reserveCapacity(max(targetSize + 64 * 1024, carry.count - count))
-            rest.append(contentsOf: carry[count...])
+            let rest = Array(carry[count...])
             bytes = carry
             carry = rest
             bytes.removeSubrange(count...)

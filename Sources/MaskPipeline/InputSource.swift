@@ -12,8 +12,9 @@ import MaskCore
 public protocol ByteSource: AnyObject {
     /// The name used in messages and manifests (never holds a password).
     var name: String { get }
-    /// Appends up to `limit` bytes to `buffer`; returns 0 only at the end of input.
-    func read(into buffer: inout [UInt8], limit: Int) throws -> Int
+    /// Writes up to `buffer.count` bytes (at least one is asked for) into `buffer`, the chunk
+    /// being filled, so that bytes are written into it once; returns 0 only at the end of input.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
     /// Bytes read from the underlying source before decompression (nil when not compressed).
     var compressedBytesRead: Int? { get }
 }
@@ -28,9 +29,11 @@ public final class InputSource: ByteSource {
     private let descriptor: Int32
     private let ownsDescriptor: Bool
     private var decoder: (any StreamDecoder)?
+    /// Compressed bytes read from the file, and the first read of any file (to sniff it).
     private var raw = [UInt8](repeating: 0, count: 1 << 20)
-    private var decoded: [UInt8] = []
-    private var decodedStart = 0
+    /// The part of `raw` not yet decoded (or, for a plain file, not yet handed out).
+    private var pendingStart = 0
+    private var pendingEnd = 0
     private var sniffed = false
     private var endOfInput = false
     /// Bytes read from the underlying file (compressed size for gzip or zstd input).
@@ -68,16 +71,21 @@ public final class InputSource: ByteSource {
         if ownsDescriptor { close(descriptor) }
     }
 
-    private func readRaw() throws -> Int {
+    /// Reads the next block of the file into `buffer`, counting it and showing it to `onRawBytes`.
+    private func readRaw(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let count: Int
         do {
-            count = try raw.withUnsafeMutableBytes { buffer throws(SystemIO.Failure) in try SystemIO.read(descriptor, into: buffer) }
+            count = try SystemIO.read(descriptor, into: buffer)
         } catch {
             throw IOFailure("cannot read \(DisplayName.of(name)): \(error)")
         }
         rawBytesRead += count
-        if count > 0, let onRawBytes { raw.withUnsafeBytes { onRawBytes(UnsafeRawBufferPointer(rebasing: $0[0..<count])) } }
+        if count > 0, let onRawBytes { onRawBytes(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
         return count
+    }
+
+    private func readRaw() throws -> Int {
+        try raw.withUnsafeMutableBytes { try readRaw(into: $0) }
     }
 
     /// Reads the rest of the file without decoding it (so `onRawBytes` has seen every byte).
@@ -87,52 +95,74 @@ public final class InputSource: ByteSource {
         }
     }
 
-    /// Appends up to `limit` bytes of (decompressed) input to `buffer`.
-    /// - Returns: the number of bytes appended; 0 only at the end of input.
-    public func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
+    /// Writes up to `buffer.count` bytes of (decompressed) input into `buffer`.
+    /// - Returns: the number of bytes written; 0 only at the end of input.
+    ///
+    /// A plain file is read straight into `buffer`, and a compressed one is decoded straight into
+    /// it: the chunk a worker masks is the memory the bytes first landed in.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        precondition(buffer.count > 0, "a read must ask for at least one byte")
         while true {
-            if decodedStart < decoded.count {
-                let count = min(limit, decoded.count - decodedStart)
-                buffer.append(contentsOf: decoded[decodedStart..<decodedStart + count])
-                decodedStart += count
-                if decodedStart == decoded.count {
-                    decoded.removeAll(keepingCapacity: true)
-                    decodedStart = 0
-                }
-                return count
-            }
-            if endOfInput { return 0 }
-            let count = try readRaw()
-            if count == 0 {
-                endOfInput = true
-                if let decoder {
-                    do { try decoder.finish() } catch { throw IOFailure("\(DisplayName.of(name)): \(error)") }
-                }
-                return 0
-            }
-            if !sniffed {
-                sniffed = true
-                if count >= 2 && raw[0] == 0x1F && raw[1] == 0x8B {
-                    isGzip = true
-                    decoder = try GzipStreamDecoder()
-                } else if count >= 4 && raw[0] == 0x28 && raw[1] == 0xB5 && raw[2] == 0x2F && raw[3] == 0xFD {
-                    // A zstd frame (RFC 8878 magic number): what `--compress zstd` writes.
-                    isZstd = true
-                    decoder = ZstdStreamDecoder()
-                }
-            }
             if let decoder {
+                let step: (consumed: Int, produced: Int)
                 do {
-                    try raw.withUnsafeBytes { try decoder.decompress(UnsafeRawBufferPointer(rebasing: $0[0..<count]), into: &decoded) }
+                    step = try raw.withUnsafeBytes { try decoder.decompress(UnsafeRawBufferPointer(rebasing: $0[pendingStart..<pendingEnd]), into: buffer) }
                 } catch {
                     throw IOFailure("\(DisplayName.of(name)): \(error)")
                 }
-            } else {
-                // Plain input goes straight into the caller's buffer, without a second copy.
-                let take = min(limit, count)
-                buffer.append(contentsOf: raw[0..<take])
-                if take < count { decoded.append(contentsOf: raw[take..<count]) }
-                return take
+                pendingStart += step.consumed
+                if step.produced > 0 { return step.produced }
+                if pendingStart < pendingEnd {
+                    // Decoders take what they are offered into their own state; one that took
+                    // nothing and gave nothing would spin here.
+                    if step.consumed > 0 { continue }
+                    throw IOFailure("\(DisplayName.of(name)): the decoder made no progress at compressed byte \(rawBytesRead - (pendingEnd - pendingStart))")
+                }
+                if endOfInput {
+                    do { try decoder.finish() } catch { throw IOFailure("\(DisplayName.of(name)): \(error)") }
+                    return 0
+                }
+            } else if pendingStart < pendingEnd {
+                // What the sniffing read brought in of a plain file.
+                let count = min(buffer.count, pendingEnd - pendingStart)
+                raw.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[pendingStart..<pendingStart + count])) }
+                pendingStart += count
+                return count
+            } else if sniffed {
+                // Plain input goes straight into the caller's buffer.
+                if endOfInput { return 0 }
+                let count = try readRaw(into: buffer)
+                if count == 0 { endOfInput = true }
+                return count
+            }
+            if endOfInput { return 0 }
+            if sniffed {
+                // Compressed input: the next block to decode.
+                pendingStart = 0
+                pendingEnd = try readRaw()
+                if pendingEnd == 0 { endOfInput = true }  // the decoder may still hold output
+                continue
+            }
+            // The first bytes say what the file is. A pipe may deliver fewer than the four the
+            // magic numbers need at first: read on until there are four, or the input ends.
+            sniffed = true
+            pendingStart = 0
+            pendingEnd = 0
+            while pendingEnd < 4 {
+                let count = try raw.withUnsafeMutableBytes { try readRaw(into: UnsafeMutableRawBufferPointer(rebasing: $0[pendingEnd...])) }
+                if count == 0 {
+                    endOfInput = true
+                    break
+                }
+                pendingEnd += count
+            }
+            if pendingEnd >= 2 && raw[0] == 0x1F && raw[1] == 0x8B {
+                isGzip = true
+                decoder = try GzipStreamDecoder()
+            } else if pendingEnd >= 4 && raw[0] == 0x28 && raw[1] == 0xB5 && raw[2] == 0x2F && raw[3] == 0xFD {
+                // A zstd frame (RFC 8878 magic number): what `--compress zstd` writes.
+                isZstd = true
+                decoder = ZstdStreamDecoder()
             }
         }
     }

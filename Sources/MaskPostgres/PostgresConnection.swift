@@ -273,8 +273,8 @@ public final class CopyOutStream: @unchecked Sendable {
         self.connection = connection
     }
 
-    /// Appends up to `limit` bytes; returns 0 only at the end of the COPY.
-    public func read(into buffer: inout [UInt8], limit: Int) throws -> Int {
+    /// Writes up to `buffer.count` bytes into `buffer`; returns 0 only at the end of the COPY.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while pendingStart >= pending.count {
             if finished { return 0 }
             pending.removeAll(keepingCapacity: true)
@@ -287,8 +287,8 @@ public final class CopyOutStream: @unchecked Sendable {
                 }
             }
         }
-        let count = min(limit, pending.count - pendingStart)
-        buffer.append(contentsOf: pending[pendingStart..<pendingStart + count])
+        let count = min(buffer.count, pending.count - pendingStart)
+        pending.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[pendingStart..<pendingStart + count])) }
         pendingStart += count
         bytesRead += count
         return count
