@@ -23,7 +23,11 @@
 /// A detection always ends at the end of a group, never inside one, and where the run goes
 /// on with a short group that the number's own separators suggest belongs to it, the whole
 /// run is taken: a partial mask would leave digits of the number visible.
-public struct PhoneFinder: Sendable, Equatable {
+///
+/// A class of constants: every worker thread reaches the same finder, and as a struct each
+/// use copied it out of the detector, retaining the plan and the regions array. Retains of one
+/// shared object from two threads bounce its cache line between the cores.
+public final class PhoneFinder: Sendable, Equatable {
     /// Regions national numbers are read in, in order (indices into `plan.regions`).
     public let regions: [Int]
     let plan: PhonePlan

@@ -79,6 +79,10 @@ public final class DetectorRuntime: Sendable {
     let prefilterKind: UInt8
     let prefilterByte: UInt8
     let prefilterMinimum: Int
+    /// The matcher unpacked, unretained (`matcher` keeps it alive): switching over the enum
+    /// copied its payload, a retain and a release of an object every worker shares, per value.
+    let unretainedPattern: Unmanaged<CompiledPattern>?
+    let unretainedPhoneFinder: Unmanaged<PhoneFinder>?
 
     init(_ detector: CompiledDetector) {
         id = detector.id
@@ -99,6 +103,14 @@ public final class DetectorRuntime: Sendable {
         prefilterKind = kind
         prefilterByte = byte
         prefilterMinimum = minimum
+        switch detector.matcher {
+        case .pattern(let pattern):
+            unretainedPattern = Unmanaged.passUnretained(pattern)
+            unretainedPhoneFinder = nil
+        case .phoneNumbers(let finder):
+            unretainedPattern = nil
+            unretainedPhoneFinder = Unmanaged.passUnretained(finder)
+        }
     }
 
     /// `ValueMasker.prefilterPasses(prefilter, value)`, without touching the enum.
@@ -229,6 +241,9 @@ public final class ValueMasker: Sendable {
     let hashEngine: KeyedHasher.Engine?
     let namedHashEngines: [String: KeyedHasher.Engine]
     public let detectors: [DetectorRuntime]
+    /// The same, unretained (`detectors` keeps them alive), for the detect loop: each worker
+    /// retaining the shared runtime per value bounced its reference count between the cores.
+    let unretainedDetectors: [Unmanaged<DetectorRuntime>]
     /// Every detector, by index: what a value no policy can read is scanned with (a JSON cell that
     /// is not JSON, a malformed record), made once rather than per value.
     let everyDetector: [Int]
@@ -248,6 +263,7 @@ public final class ValueMasker: Sendable {
         hashEngine = hasher?.engine
         namedHashEngines = hasher?.named.mapValues(\.engine) ?? [:]
         detectors = rules.detectors.map(DetectorRuntime.init)
+        unretainedDetectors = detectors.map { Unmanaged.passUnretained($0) }
         everyDetector = Array(rules.detectors.indices)
     }
 
@@ -433,44 +449,14 @@ public final class ValueMasker: Sendable {
         if !scratch.detections.isEmpty { scratch.detections.removeAll(keepingCapacity: true) }
         if let recorder = scratch.scanRecorder { recorder.record(value, detectors: detectors) }
         for index in detectors {
-            let detector = self.detectors[index]
-            guard !usePrefilter || detector.prefilterPasses(value) else { continue }
-            let pattern: CompiledPattern
-            switch detector.matcher {
-            case .pattern(let compiled):
-                pattern = compiled
-            case .phoneNumbers(let finder):
-                finder.matches(in: value) { range, _ in
-                    if detector.validators.isEmpty || detector.validators.allSatisfy({ $0.accepts(UnsafeRawBufferPointer(rebasing: value[range])) }) {
-                        scratch.detections.append(Detection(range: range, detector: index))
-                        statistics.detectorMatches[index] += 1
-                    } else {
-                        statistics.detectorRejections[index] += 1
-                    }
-                }
-                continue
-            }
-            var offset = 0
-            while offset < value.count {
-                guard let range = pattern.firstMatch(in: value, from: offset, scratch: scratch.match) else {
-                    if scratch.match.takeFailure() != nil {
-                        // The search gave up (a pattern that backtracks catastrophically on this
-                        // value): fail closed, the whole value is this detector's finding.
-                        statistics.detectorLimitHits[index] += 1
-                        scratch.detections.removeAll { $0.detector == index }
-                        scratch.detections.append(Detection(range: 0..<value.count, detector: index))
-                    }
-                    break
-                }
-                let matched = UnsafeRawBufferPointer(rebasing: value[range])
-                if detector.validators.allSatisfy({ $0.accepts(matched) }) {
-                    scratch.detections.append(Detection(range: range, detector: index))
-                    statistics.detectorMatches[index] += 1
-                    offset = range.upperBound
+            // Reached unretained: a retain and a release per value of a runtime, pattern or
+            // finder that every worker shares bounced its reference count between the cores.
+            unretainedDetectors[index]._withUnsafeGuaranteedRef { detector in
+                guard !usePrefilter || detector.prefilterPasses(value) else { return }
+                if let finder = detector.unretainedPhoneFinder {
+                    finder._withUnsafeGuaranteedRef { findNumbers($0, of: detector, index, in: value, scratch, &statistics) }
                 } else {
-                    // A declined candidate may hide a valid match that starts inside it.
-                    statistics.detectorRejections[index] += 1
-                    offset = range.lowerBound + 1
+                    detector.unretainedPattern!._withUnsafeGuaranteedRef { findMatches($0, of: detector, index, in: value, scratch, &statistics) }
                 }
             }
         }
@@ -488,6 +474,53 @@ public final class ValueMasker: Sendable {
                 kept += 1
             }
             scratch.detections.removeSubrange(kept...)
+        }
+    }
+
+    /// The phone detector's numbers in `value`, into `scratch.detections`.
+    @inline(__always)
+    private func findNumbers(
+        _ finder: PhoneFinder, of detector: DetectorRuntime, _ index: Int, in value: UnsafeRawBufferPointer, _ scratch: MaskScratch,
+        _ statistics: inout MaskStatistics
+    ) {
+        finder.matches(in: value) { range, _ in
+            if detector.validators.isEmpty || detector.validators.allSatisfy({ $0.accepts(UnsafeRawBufferPointer(rebasing: value[range])) }) {
+                scratch.detections.append(Detection(range: range, detector: index))
+                statistics.detectorMatches[index] += 1
+            } else {
+                statistics.detectorRejections[index] += 1
+            }
+        }
+    }
+
+    /// A pattern's matches in `value`, into `scratch.detections`.
+    @inline(__always)
+    private func findMatches(
+        _ pattern: CompiledPattern, of detector: DetectorRuntime, _ index: Int, in value: UnsafeRawBufferPointer, _ scratch: MaskScratch,
+        _ statistics: inout MaskStatistics
+    ) {
+        var offset = 0
+        while offset < value.count {
+            guard let range = pattern.firstMatch(in: value, from: offset, scratch: scratch.match) else {
+                if scratch.match.takeFailure() != nil {
+                    // The search gave up (a pattern that backtracks catastrophically on this
+                    // value): fail closed, the whole value is this detector's finding.
+                    statistics.detectorLimitHits[index] += 1
+                    scratch.detections.removeAll { $0.detector == index }
+                    scratch.detections.append(Detection(range: 0..<value.count, detector: index))
+                }
+                return
+            }
+            let matched = UnsafeRawBufferPointer(rebasing: value[range])
+            if detector.validators.allSatisfy({ $0.accepts(matched) }) {
+                scratch.detections.append(Detection(range: range, detector: index))
+                statistics.detectorMatches[index] += 1
+                offset = range.upperBound
+            } else {
+                // A declined candidate may hide a valid match that starts inside it.
+                statistics.detectorRejections[index] += 1
+                offset = range.lowerBound + 1
+            }
         }
     }
 
