@@ -44,3 +44,15 @@ struct RawBuffer<Element: BitwiseCopyable> {
         capacity = grownCapacity
     }
 }
+
+extension UnsafeRawBufferPointer {
+    /// A copy of `bytes` in memory of its own, for an immutable object that every worker thread
+    /// reads (a policy's or a detector's token): read through a pointer it costs nothing, where
+    /// copying the array out of the shared object retained it, and retains of one object from two
+    /// threads bounce its cache line between the cores. The owner deallocates it in `deinit`.
+    static func constantCopy(of bytes: [UInt8]) -> UnsafeRawBufferPointer {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(bytes.count, 1), alignment: 1)
+        bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
+        return UnsafeRawBufferPointer(rebasing: storage[0..<bytes.count])
+    }
+}

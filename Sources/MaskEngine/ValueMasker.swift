@@ -72,6 +72,8 @@ public final class DetectorRuntime: Sendable {
     public let prefilter: Prefilter
     let validators: [Validator]
     let token: [UInt8]
+    /// `token`, read without a retain (`UnsafeRawBufferPointer.constantCopy(of:)`).
+    nonisolated(unsafe) let tokenBytes: UnsafeRawBufferPointer
     let normalizer: Normalizer
     /// The prefilter unpacked for the hot loop, so that testing it copies (and retains) no enum
     /// payload per value: 0 none, 1 one byte (`memchr` for `prefilterByte`), 2 minimum digits,
@@ -90,6 +92,7 @@ public final class DetectorRuntime: Sendable {
         prefilter = detector.prefilter
         validators = detector.validators
         token = detector.token
+        tokenBytes = .constantCopy(of: detector.token)
         normalizer = detector.normalizer
         var kind: UInt8 = 3
         var byte: UInt8 = 0
@@ -111,6 +114,10 @@ public final class DetectorRuntime: Sendable {
             unretainedPattern = nil
             unretainedPhoneFinder = Unmanaged.passUnretained(finder)
         }
+    }
+
+    deinit {
+        tokenBytes.deallocate()
     }
 
     /// `ValueMasker.prefilterPasses(prefilter, value)`, without touching the enum.
@@ -139,8 +146,16 @@ public final class PolicyProgram: Sendable {
     public let kind: Kind
     public let policy: FieldPolicy
     let token: [UInt8]
+    /// `token`, read without a retain (`UnsafeRawBufferPointer.constantCopy(of:)`).
+    nonisolated(unsafe) let tokenBytes: UnsafeRawBufferPointer
     let partialMask: PartialMask
     let normalization: HashNormalization
+    /// `normalization` unpacked: whether each value picks its normaliser (`auto`), else the one
+    /// normaliser. Switching over `normalization` per value copied its payload, the E.164
+    /// normaliser's box, which every worker shares (a retain and a release of one object from
+    /// both threads, per value).
+    let normalizesByValue: Bool
+    let fixedNormalizer: Normalizer
     /// `keep_domain`, and the named key of a `hash` rule.
     let hashOptions: HashOptions
     let detectors: [Int]
@@ -182,8 +197,17 @@ public final class PolicyProgram: Sendable {
         }
         kind = cell != nil ? .json : chosen
         self.token = token
+        tokenBytes = .constantCopy(of: token)
         self.partialMask = partialMask
         self.normalization = normalization
+        switch normalization {
+        case .auto:
+            normalizesByValue = true
+            fixedNormalizer = .trim
+        case .fixed(let fixed), .detector(_, let fixed):
+            normalizesByValue = false
+            fixedNormalizer = fixed
+        }
         self.hashOptions = hashOptions
         var recognizer = -1
         var prefilter = Prefilter.none
@@ -293,7 +317,7 @@ public final class ValueMasker: Sendable {
         case .redact:
             guard !value.isEmpty else { return .unchanged }
             // One replaceSubrange: emptying and appending cost twice as much per value.
-            scratch.replacement.replaceSubrange(0..<scratch.replacement.count, with: program.token)
+            scratch.replacement.replaceSubrange(0..<scratch.replacement.count, with: program.tokenBytes)
             return .replaced
         case .mask:
             guard !value.isEmpty else { return .unchanged }
@@ -310,9 +334,10 @@ public final class ValueMasker: Sendable {
             }
             // The normaliser is used where the program holds it, never copied into a variable:
             // a copy of the boxed E.164 normaliser cost a retain and a release per value.
-            switch program.normalization {
-            case .fixed(let fixed), .detector(_, let fixed): hash(value, normalizedBy: fixed, program, scratch)
-            case .auto: hash(value, normalizedBy: autoNormalizer(for: value, scratch: scratch), program, scratch)
+            if program.normalizesByValue {
+                hash(value, normalizedBy: autoNormalizer(for: value, scratch: scratch), program, scratch)
+            } else {
+                hash(value, normalizedBy: program.fixedNormalizer, program, scratch)
             }
             return .replaced
         case .scan:
@@ -533,13 +558,14 @@ public final class ValueMasker: Sendable {
             scratch.replacement.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[cursor..<detection.range.lowerBound]))
             let pieceStart = scratch.replacement.count
             defer { scratch.replacementPieces.append(pieceStart..<scratch.replacement.count) }
-            let detector = detectors[detection.detector]
-            switch replacement {
-            case .token:
-                scratch.replacement.append(contentsOf: detector.token)
-            case .hash:
-                detector.normalizer.normalize(UnsafeRawBufferPointer(rebasing: value[detection.range]), into: &scratch.normalized)
-                scratch.normalized.withUnsafeBytes { hashEngine!.appendHash(of: $0, to: &scratch.replacement) }
+            unretainedDetectors[detection.detector]._withUnsafeGuaranteedRef { detector in
+                switch replacement {
+                case .token:
+                    scratch.replacement.append(contentsOf: detector.tokenBytes)
+                case .hash:
+                    detector.normalizer.normalize(UnsafeRawBufferPointer(rebasing: value[detection.range]), into: &scratch.normalized)
+                    scratch.normalized.withUnsafeBytes { hashEngine!.appendHash(of: $0, to: &scratch.replacement) }
+                }
             }
             cursor = detection.range.upperBound
         }
