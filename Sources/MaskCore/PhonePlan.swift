@@ -86,6 +86,24 @@ public final class PhonePlan: Sendable {
     /// `codeRegionTable[codeStartTable[c]..<codeStartTable[c + 1]]`, the main region first.
     nonisolated(unsafe) private let codeStartTable: UnsafeMutablePointer<Int>
     nonisolated(unsafe) private let codeRegionTable: UnsafeMutablePointer<Int>
+    /// Each region's formats, flat: region `r`'s are `formatTable[formatStartTable[r]..<
+    /// formatStartTable[r + 1]]`, a format's groups `groupTable[groupStart..<groupStart +
+    /// groupCount]`. Walking `regions[r].formats` retained the array and each format's groups
+    /// per number read, reference counts that every worker shares.
+    nonisolated(unsafe) private let formatStartTable: UnsafeMutablePointer<Int>
+    nonisolated(unsafe) private let formatTable: UnsafeMutablePointer<FlatFormat>
+    nonisolated(unsafe) private let groupTable: UnsafeMutablePointer<ClosedRange<Int>>
+
+    /// `Format` as the flat table holds it.
+    struct FlatFormat {
+        /// The leading-digits automaton, or -1.
+        let leadingDigits: Int
+        let groupStart: Int
+        let groupCount: Int
+        let length: ClosedRange<Int>
+        let writesNationalPrefix: Bool
+        let nationalPrefixOptional: Bool
+    }
 
     /// The plan compiled into the binary (libphonenumber `metadataVersion`).
     public static let shared = PhonePlan()
@@ -179,6 +197,27 @@ public final class PhonePlan: Sendable {
             }
         }
         (codeStartTable + 1000).initialize(to: filled)
+        let formatCount = regions.reduce(0) { $0 + $1.formats.count }
+        formatStartTable = .allocate(capacity: regions.count + 1)
+        formatTable = .allocate(capacity: max(1, formatCount))
+        groupTable = .allocate(capacity: max(1, regions.reduce(0) { $0 + $1.formats.reduce(0) { $0 + $1.groups.count } }))
+        var formatsFilled = 0
+        var groupsFilled = 0
+        for (index, region) in regions.enumerated() {
+            (formatStartTable + index).initialize(to: formatsFilled)
+            for format in region.formats {
+                precondition(format.leadingDigits.map { $0 >= 0 && $0 < bases.count } ?? true, "phone plan: leading digits are no automaton")
+                (formatTable + formatsFilled).initialize(to: FlatFormat(
+                    leadingDigits: format.leadingDigits ?? -1, groupStart: groupsFilled, groupCount: format.groups.count,
+                    length: format.length, writesNationalPrefix: format.writesNationalPrefix, nationalPrefixOptional: format.nationalPrefixOptional))
+                formatsFilled += 1
+                for group in format.groups {
+                    (groupTable + groupsFilled).initialize(to: group)
+                    groupsFilled += 1
+                }
+            }
+        }
+        (formatStartTable + regions.count).initialize(to: formatsFilled)
         precondition(byCode.keys.allSatisfy { $0 >= 0 && $0 <= 999 }, "phone plan: calling code out of 0...999")
         // Every transition leads to a state of its own automaton or to the dead state, and every
         // validity is an automaton: what lets `accepts` index the tables unchecked.
@@ -201,6 +240,9 @@ public final class PhonePlan: Sendable {
         prefixCountTable.deallocate()
         codeStartTable.deallocate()
         codeRegionTable.deallocate()
+        formatStartTable.deallocate()
+        formatTable.deallocate()
+        groupTable.deallocate()
     }
 
     /// A region's national prefix as digit values (`plan.regions[region].nationalPrefix`,
@@ -286,14 +328,16 @@ public final class PhonePlan: Sendable {
     /// number has (a ten-digit Ukrainian number), digits the plan's structure excludes
     /// (`+1 800-123-4567`: no NANP exchange starts with 0 or 1).
     public func isSubscriberShaped(_ digits: UnsafeBufferPointer<UInt8>, region: Int) -> Bool {
-        let info = regions[region]
         guard digits.count < 32 else { return false }
-        let shape = info.subscriberShapes[digits.count]
+        let shape = regions[region].subscriberShapes[digits.count]
         guard !shape.isEmpty else { return false }
         for (position, digit) in digits.enumerated() where shape[position] & (1 << UInt16(digit)) == 0 { return false }
-        if info.formats.isEmpty { return true }
-        for format in info.formats where format.length.contains(digits.count) {
-            if let leading = format.leadingDigits, !acceptsPrefix(leading, digits) { continue }
+        let formats = formatSpan(region)
+        if formats.isEmpty { return true }
+        for index in formats {
+            let format = formatTable[index]
+            guard format.length.contains(digits.count) else { continue }
+            if format.leadingDigits >= 0, !acceptsPrefix(format.leadingDigits, digits) { continue }
             return true
         }
         return false
@@ -307,25 +351,34 @@ public final class PhonePlan: Sendable {
     public func isWrittenAsRegionWrites(
         _ digits: UnsafeBufferPointer<UInt8>, breaks: UnsafeBufferPointer<Int>, region: Int, nationalPrefixWritten: Bool
     ) -> Bool {
-        let formats = regions[region].formats
+        let formats = formatSpan(region)
         if formats.isEmpty { return true }
-        for format in formats {
+        for index in formats {
+            let format = formatTable[index]
             if !nationalPrefixWritten && format.writesNationalPrefix && !format.nationalPrefixOptional { continue }
             guard format.length.contains(digits.count) else { continue }
-            if let leading = format.leadingDigits, !acceptsPrefix(leading, digits) { continue }
+            if format.leadingDigits >= 0, !acceptsPrefix(format.leadingDigits, digits) { continue }
             // Left out where the format writes it (optionally), the trunk prefix leaves less
             // evidence: the grouping must then be exactly the format's (IN 98765 43210).
             let exact = !nationalPrefixWritten && format.writesNationalPrefix
             if breaks.isEmpty && !exact { return true }
-            if exact && breaks.count != format.groups.count - 1 { continue }
-            if Self.fits(format.groups, from: 0, at: 0, count: digits.count, breaks: breaks, next: 0) { return true }
+            if exact && breaks.count != format.groupCount - 1 { continue }
+            let groups = UnsafeBufferPointer(start: groupTable + format.groupStart, count: format.groupCount)
+            if Self.fits(groups, from: 0, at: 0, count: digits.count, breaks: breaks, next: 0) { return true }
         }
         return false
     }
 
+    /// The indices in `formatTable` of a region's formats.
+    @inline(__always)
+    private func formatSpan(_ region: Int) -> Range<Int> {
+        precondition(region >= 0 && region < regions.count)
+        return formatStartTable[region]..<formatStartTable[region + 1]
+    }
+
     /// Whether the groups from `group` on can cover `position..<count` so that every break
     /// from `next` on falls on a group end.
-    static func fits(_ groups: [ClosedRange<Int>], from group: Int, at position: Int, count: Int, breaks: UnsafeBufferPointer<Int>, next: Int) -> Bool {
+    static func fits(_ groups: UnsafeBufferPointer<ClosedRange<Int>>, from group: Int, at position: Int, count: Int, breaks: UnsafeBufferPointer<Int>, next: Int) -> Bool {
         if group == groups.count { return position == count && next == breaks.count }
         for length in groups[group] {
             let end = position + length
